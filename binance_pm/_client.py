@@ -1,0 +1,181 @@
+"""Client: the public entry point. Owns one Session and exposes the endpoint groups."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+from ._account import Account
+from ._clock import ServerClock
+from ._config import RetryPolicy, Timeout
+from ._constants import (
+    DEFAULT_API_WEIGHT_LIMIT,
+    DEFAULT_BASE_URL,
+    DEFAULT_IP_WEIGHT_LIMIT,
+    DEFAULT_MAX_WAIT_S,
+    DEFAULT_POOL_SIZE,
+    DEFAULT_RECV_WINDOW_MS,
+    DEFAULT_UID_WEIGHT_LIMIT,
+    DEFAULT_WEIGHT_WINDOW_S,
+)
+from ._session import Session
+from ._signing import HmacSigner, Signer, load_private_key
+from ._validate import check_recv_window
+from .limits import InMemoryWindowStore, WeightKind, WeightLimiter, WeightsSnapshot, WindowStore
+
+__all__ = ["Client"]
+
+# The edge margin added to the measured round trip when charging weight near a window boundary.
+_EDGE_MARGIN_MS = 50.0
+_DEFAULT_TIMEOUT = Timeout()
+_DEFAULT_RETRY = RetryPolicy()
+
+
+def _check_header_value(name: str, value: str) -> str:
+    # A CR/LF in a header value would let a caller's input forge headers; refuse it here.
+    if not value or not value.isascii() or not value.isprintable():
+        raise ValueError(f"{name} must be a non-empty printable ASCII string")
+    return value
+
+
+class Client:
+    """Async client for Binance Portfolio Margin Pro.
+
+    ::
+
+        async with Client(api_key=KEY, api_secret=SECRET) as client:
+            loan = await client.account.pm_loan()
+
+    Give ``api_secret`` for an HMAC key, or ``private_key`` (PEM bytes/text or a path, with
+    ``private_key_passphrase`` if encrypted) for an Ed25519 or RSA key. ``session`` lets you share
+    your own ``aiohttp.ClientSession``; the client then never closes it.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        private_key: bytes | str | os.PathLike[str] | None = None,
+        private_key_passphrase: bytes | str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        recv_window: int = DEFAULT_RECV_WINDOW_MS,
+        timeout: Timeout | float = _DEFAULT_TIMEOUT,
+        retry: RetryPolicy = _DEFAULT_RETRY,
+        session: aiohttp.ClientSession | None = None,
+        uid_weight_limit: int = DEFAULT_UID_WEIGHT_LIMIT,
+        ip_weight_limit: int = DEFAULT_IP_WEIGHT_LIMIT,
+        api_weight_limit: int = DEFAULT_API_WEIGHT_LIMIT,
+        weight_window_s: float = DEFAULT_WEIGHT_WINDOW_S,
+        limiter_store: WindowStore | None = None,
+        max_wait: float = DEFAULT_MAX_WAIT_S,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        clock_resync_s: float = 300.0,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        if api_secret is not None and private_key is not None:
+            raise ValueError("give either api_secret or private_key, not both")
+        signer: Signer | None = None
+        if api_secret is not None:
+            signer = HmacSigner(_check_header_value("api_secret", api_secret))
+        elif private_key is not None:
+            signer = load_private_key(private_key, private_key_passphrase)
+        if api_key is not None:
+            _check_header_value("api_key", api_key)
+        if not base_url.startswith(("https://", "http://")):
+            raise ValueError(f"base_url must start with https:// or http://, got {base_url!r}")
+        if not isinstance(timeout, Timeout):
+            timeout = _as_timeout(timeout)
+        if max_wait < 0:
+            raise ValueError("max_wait must not be negative")
+        if pool_size < 1:
+            raise ValueError("pool_size must be at least 1")
+        clock = ServerClock(
+            fetch=self._fetch_time, resync_interval=clock_resync_s, monotonic=monotonic,
+            wall=wall_clock,
+        )
+        limiter = WeightLimiter(
+            now_ms=clock.now_ms,
+            store=limiter_store if limiter_store is not None else InMemoryWindowStore(),
+            limits={
+                WeightKind.UID: uid_weight_limit,
+                WeightKind.IP: ip_weight_limit,
+                WeightKind.API: api_weight_limit,
+            },
+            window_s=weight_window_s,
+            edge_ms=lambda: clock.rtt * 1000 + _EDGE_MARGIN_MS,
+            sleep=sleep,
+            monotonic=monotonic,
+        )
+        self._session = Session(
+            base_url=base_url.rstrip("/"),
+            api_key=api_key,
+            signer=signer,
+            limiter=limiter,
+            clock=clock,
+            recv_window=check_recv_window(recv_window),
+            timeout=timeout,
+            retry=retry,
+            max_wait=max_wait,
+            http=session,
+            owns_http=session is None,
+            pool_size=pool_size,
+            sleep=sleep,
+            rng=rng if rng is not None else random.Random(),
+        )
+        self.account = Account(self._session)
+
+    async def _fetch_time(self) -> int:
+        return await self._session.fetch_server_time()
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self._session.base_url!r}, closed={self._session.closed})"
+
+    @property
+    def weights(self) -> WeightsSnapshot:
+        """Weight used per bucket in the current window, limits, reset times, Retry-After/bans."""
+        return self._session.limiter.snapshot()
+
+    @property
+    def clock(self) -> ServerClock:
+        """The server-time estimate (``client.clock.offset_ms``, ``client.clock.rtt``)."""
+        return self._session.clock
+
+    @property
+    def closed(self) -> bool:
+        return self._session.closed
+
+    async def server_time(self) -> int:
+        """Binance server time in epoch ms (``GET /api/v3/time``, weight 1 in the /api pool)."""
+        return await self._session.fetch_server_time()
+
+    async def close(self) -> None:
+        """Release the connection pool (unless it is the caller's). Idempotent."""
+        await self._session.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _as_timeout(value: object) -> Timeout:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"timeout must be seconds or a Timeout, not {type(value).__name__}")
+    return Timeout(total=float(value), connect=min(float(value), 5.0))

@@ -1,0 +1,39 @@
+"""Defaults in one place; every number here is a Binance fact or a documented choice."""
+
+from __future__ import annotations
+
+DEFAULT_BASE_URL = "https://api.binance.com"
+
+DEFAULT_RECV_WINDOW_MS = 5000
+MAX_RECV_WINDOW_MS = 60_000
+
+# Binance's per-minute budgets: each SAPI endpoint has its own (docs: "independent").
+DEFAULT_UID_WEIGHT_LIMIT = 180_000
+DEFAULT_IP_WEIGHT_LIMIT = 12_000
+DEFAULT_API_WEIGHT_LIMIT = 6_000  # the shared /api/* pool (server time)
+DEFAULT_WEIGHT_WINDOW_S = 60.0
+
+DEFAULT_MAX_WAIT_S = 60.0
+DEFAULT_POOL_SIZE = 100
+
+DEFAULT_TOTAL_TIMEOUT_S = 10.0
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_BACKOFF_BASE_S = 0.2
+DEFAULT_BACKOFF_CAP_S = 5.0
+
+# Server-time sync: samples per sync, and how old an offset may get before a lazy resync.
+CLOCK_SAMPLES = 3
+CLOCK_RESYNC_INTERVAL_S = 300.0
+# If wall time and monotonic time disagree by more than this since the last sync, the machine
+# slept or its clock was stepped: resync before signing.
+CLOCK_JUMP_TOLERANCE_S = 1.0
+
+# Minimum ban Binance hands out; used when a 418 carries no usable Retry-After.
+DEFAULT_BAN_S = 120.0
+
+HEADER_API_KEY = "X-MBX-APIKEY"
+HEADER_USED_UID = "X-SAPI-USED-UID-WEIGHT-1M"
+HEADER_USED_IP = "X-SAPI-USED-IP-WEIGHT-1M"
+HEADER_USED_API = "X-MBX-USED-WEIGHT-1M"

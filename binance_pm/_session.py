@@ -1,0 +1,373 @@
+"""Session: the one place a request is built, throttled, signed, sent, retried and interpreted.
+
+``Session.request(spec, args, parse)`` runs named stages:
+encode (validate + percent-encode once) -> sync clock -> reserve weight -> sign -> send ->
+reconcile weight -> interpret status/body -> parse the model. Endpoint code knows none of this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, NoReturn, TypeVar
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from ._clock import ServerClock
+from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout, resolve
+from ._constants import DEFAULT_BAN_S, DEFAULT_MAX_WAIT_S, DEFAULT_POOL_SIZE, HEADER_API_KEY
+from ._encoding import quote_value
+from ._endpoints import Endpoint
+from ._errors import (
+    BinanceError,
+    ExecutionUnknownError,
+    InvalidResponseError,
+    RateLimitError,
+    TransportError,
+    api_error,
+)
+from ._retry import outcome_unknown, parse_retry_after, should_retry
+from ._signing import Signer
+from ._validate import check_recv_window
+from .limits import Reservation, WeightKind, WeightLimiter
+
+__all__ = ["Session"]
+
+log = logging.getLogger("binance_pm")
+T = TypeVar("T")
+
+_EXCERPT = 200
+
+
+@attrs.frozen
+class _Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class _NotSent(Exception):
+    """The request never left this machine (connect/DNS/TLS failure): always safe to retry."""
+
+
+class _MaybeSent(Exception):
+    """The request may have reached the server (reset, timeout, truncated response)."""
+
+
+def _describe(err: BaseException) -> str:
+    # aiohttp's texts name host and port, never our query; keep it to the type and that text.
+    text = str(err).split("?", 1)[0]
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _decode(body: bytes) -> Any:
+    """JSON with exact decimals; raises ValueError on anything that is not JSON."""
+    return json.loads(body, parse_float=Decimal)
+
+
+def _excerpt(body: bytes) -> str:
+    text = body[:_EXCERPT].decode("utf-8", "replace").strip()
+    return " ".join(text.split()) or "(empty body)"
+
+
+@attrs.define(repr=False)
+class Session:
+    """Owns the HTTP session, clock and limiter of one client (shared by ``with_options`` copies)."""
+
+    base_url: str
+    api_key: str | None
+    signer: Signer | None
+    limiter: WeightLimiter
+    clock: ServerClock
+    recv_window: int
+    timeout: Timeout
+    retry: RetryPolicy
+    max_wait: float = DEFAULT_MAX_WAIT_S
+    http: aiohttp.ClientSession | None = None
+    owns_http: bool = True
+    pool_size: int = DEFAULT_POOL_SIZE
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+    rng: random.Random = attrs.field(factory=random.Random)
+    closed: bool = False
+    _slots: asyncio.Semaphore | None = None
+    _headers: dict[str, str] = attrs.field(factory=dict)
+    _client_timeout: aiohttp.ClientTimeout = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.api_key is not None:
+            self._headers = {HEADER_API_KEY: self.api_key}
+        self._client_timeout = _timeout(self.timeout)
+
+    def __repr__(self) -> str:
+        return f"Session(base_url={self.base_url!r}, closed={self.closed})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self.closed:
+            raise RuntimeError("this binance_pm client is closed")
+        if self.http is None:
+            connector = aiohttp.TCPConnector(limit=self.pool_size, ttl_dns_cache=300)
+            self.http = aiohttp.ClientSession(connector=connector, trust_env=False)
+            self.owns_http = True
+        return self.http
+
+    async def close(self) -> None:
+        """Close the HTTP session if this client created it; a caller's session stays open."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.http is not None and self.owns_http:
+            await self.http.close()
+
+    # -- the request pipeline ----------------------------------------------------------------
+
+    async def request(
+        self,
+        spec: Endpoint,
+        args: Mapping[str, object],
+        parse: Callable[[Any], T],
+        *,
+        recv_window: int | NotGivenType = NOT_GIVEN,
+        timeout: Timeout | float | NotGivenType = NOT_GIVEN,
+        max_wait: float | NotGivenType = NOT_GIVEN,
+    ) -> T:
+        """Send one call described by ``spec`` and return ``parse(json)``; see the module doc."""
+        if self.closed:
+            raise RuntimeError("this binance_pm client is closed")
+        query = spec.encode(args)
+        if spec.signed:
+            if self.signer is None:
+                raise ValueError(f"{spec.name}() is a signed call: give api_secret or private_key")
+            rw = self.recv_window if recv_window is NOT_GIVEN else check_recv_window(recv_window)
+        else:
+            rw = 0
+        if self.api_key is None:
+            raise ValueError(f"{spec.name}() needs an API key: give api_key")
+        tmo = self._client_timeout if timeout is NOT_GIVEN else _timeout(timeout)
+        deadline = time.monotonic() + resolve(max_wait, self.max_wait)
+        costs = spec.costs(args)
+        retries = 0
+        resynced = False
+        while True:
+            generation = self.clock.generation
+            resp = await self._exchange(spec, query, rw, costs, tmo, deadline)
+            if resp is None:  # not sent, or an idempotent call that may be retried
+                retries = await self._backoff_or_give_up(spec, retries, None)
+                continue
+            status = resp.status
+            if status in (418, 429):
+                await self._rate_limited(spec, resp, costs, deadline)
+                continue
+            data, code, message = self._interpret(spec, resp)
+            if code is None and 200 <= status < 300:
+                return self._parse(spec, data, parse, status)
+            if code == -1021 and not resynced:
+                resynced = True  # not executed: safe to re-sign and resend once, POST included
+                log.info("%s %s: -1021, resyncing server time", spec.method, spec.path)
+                await self.clock.resync(generation)
+                continue
+            if spec.is_idempotent and should_retry(status, code):
+                retries = await self._backoff_or_give_up(spec, retries, resp, code, message)
+                continue
+            if not spec.is_idempotent and outcome_unknown(status, code):
+                raise ExecutionUnknownError(
+                    message, method=spec.method, path=spec.path, status=status, code=code
+                )
+            raise api_error(
+                status, code, message, method=spec.method, path=spec.path, headers=resp.headers
+            )
+
+    async def _exchange(
+        self,
+        spec: Endpoint,
+        query: str,
+        recv_window: int,
+        costs: tuple[tuple[WeightKind, str, int], ...],
+        timeout: aiohttp.ClientTimeout,
+        deadline: float,
+    ) -> _Response | None:
+        """Reserve, sign, send once. None means "retry" (never for a maybe-sent POST)."""
+        await self.clock.ensure_synced()
+        slots = self._slots
+        if slots is None:
+            slots = self._slots = asyncio.Semaphore(self.pool_size)
+        async with slots:
+            reservation = await self.limiter.acquire(costs, max(0.0, deadline - time.monotonic()))
+            sending = False
+            try:
+                url = self._url(spec, query, recv_window)
+                sending = True
+                resp = await self._send(spec.method, url, timeout)
+            except _NotSent as err:
+                await self.limiter.release(reservation)
+                log.debug("%s %s not sent: %s", spec.method, spec.path, err)
+                return None
+            except _MaybeSent as err:
+                if spec.is_idempotent:
+                    log.debug("%s %s failed, will retry: %s", spec.method, spec.path, err)
+                    return None
+                raise ExecutionUnknownError(
+                    str(err), method=spec.method, path=spec.path
+                ) from err.__cause__
+            except asyncio.CancelledError:
+                await self._cancelled(spec, reservation, sending)
+                raise
+            except BaseException:
+                if not sending:
+                    await self.limiter.release(reservation)
+                raise
+        await self.limiter.reconcile(costs, reservation, resp.headers)
+        return resp
+
+    async def _cancelled(self, spec: Endpoint, reservation: Reservation, sending: bool) -> None:
+        if not sending:
+            await asyncio.shield(self.limiter.release(reservation))
+        elif not spec.is_idempotent:
+            log.warning(
+                "%s %s cancelled after it was sent: outcome unknown, check before resending",
+                spec.method,
+                spec.path,
+            )
+
+    def _url(self, spec: Endpoint, query: str, recv_window: int) -> URL:
+        """Append recvWindow, timestamp and the signature to the already-encoded query."""
+        if spec.signed:
+            assert self.signer is not None
+            parts = [query] if query else []
+            if spec.recv_window:
+                parts.append(f"recvWindow={recv_window}")
+            parts.append(f"timestamp={self.clock.now_ms()}")
+            payload = "&".join(parts)
+            signature = quote_value(self.signer.sign(payload.encode("ascii")))
+            query = f"{payload}&signature={signature}"
+        raw = f"{self.base_url}{spec.path}?{query}" if query else f"{self.base_url}{spec.path}"
+        return URL(raw, encoded=True)  # encoded=True: the bytes signed are the bytes sent
+
+    async def _send(self, method: str, url: URL, timeout: aiohttp.ClientTimeout) -> _Response:
+        """The only code that touches aiohttp; its exceptions end here."""
+        http = self._http()
+        try:
+            async with http.request(
+                method, url, headers=self._headers, timeout=timeout, allow_redirects=False
+            ) as resp:
+                body = await resp.read()
+                return _Response(resp.status, resp.headers, body)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
+            raise _NotSent(_describe(err)) from err
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as err:
+            raise _MaybeSent(_describe(err)) from err
+
+    async def _backoff_or_give_up(
+        self,
+        spec: Endpoint,
+        retries: int,
+        resp: _Response | None,
+        code: int | None = None,
+        message: str = "",
+    ) -> int:
+        if retries >= self.retry.max_retries:
+            if resp is None:
+                raise TransportError(
+                    f"{spec.method} {spec.path}: network failure after {retries + 1} attempts"
+                )
+            raise api_error(
+                resp.status, code, message, method=spec.method, path=spec.path, headers=resp.headers
+            )
+        delay = self.retry.backoff(retries, self.rng)
+        if resp is not None:
+            delay = max(delay, parse_retry_after(resp.headers.get("Retry-After")) or 0.0)
+        log.debug("%s %s: retry %d in %.3fs", spec.method, spec.path, retries + 1, delay)
+        await self.sleep(delay)
+        return retries + 1
+
+    async def _rate_limited(
+        self,
+        spec: Endpoint,
+        resp: _Response,
+        costs: tuple[tuple[WeightKind, str, int], ...],
+        deadline: float,
+    ) -> None:
+        """Block the kind (429) or everything (418) for Retry-After, then let the loop wait."""
+        banned = resp.status == 418
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+        if retry_after is None:
+            # No usable header: a 429 lasts until the window rolls; a ban at least its minimum.
+            retry_after = DEFAULT_BAN_S if banned else self.limiter.window_remaining()
+        await self.limiter.block(costs[0][0], retry_after, banned=banned)
+        if time.monotonic() + retry_after > deadline:
+            _, code, message = self._interpret(spec, resp)
+            raise RateLimitError(
+                message, retry_after=retry_after, banned=banned, status=resp.status, code=code
+            )
+
+    def _interpret(self, spec: Endpoint, resp: _Response) -> tuple[Any, int | None, str]:
+        """(data, Binance code or None, message) from a response body of any shape."""
+        try:
+            data = _decode(resp.body)
+        except ValueError:
+            if 200 <= resp.status < 300:
+                self._bad_success(spec, "response is not JSON: " + _excerpt(resp.body))
+            return None, None, _excerpt(resp.body)
+        if isinstance(data, dict) and "code" in data and "msg" in data:
+            code = data["code"]
+            if isinstance(code, int) and not isinstance(code, bool) and code < 0:
+                return data, code, str(data["msg"])[:_EXCERPT]
+        if resp.status >= 300:
+            return data, None, _excerpt(resp.body)
+        return data, None, ""
+
+    def _parse(self, spec: Endpoint, data: Any, parse: Callable[[Any], T], status: int) -> T:
+        try:
+            return parse(data)
+        except KeyError as err:
+            self._bad_success(spec, f"response is missing field {err}")
+        except (TypeError, ValueError, InvalidOperation, AttributeError) as err:
+            self._bad_success(spec, f"unexpected response shape ({type(err).__name__}: {err})")
+
+    def _bad_success(self, spec: Endpoint, message: str) -> NoReturn:
+        if spec.is_idempotent:
+            raise InvalidResponseError(f"{spec.name}: {message}")
+        # It executed (2xx) but we cannot say with what result: never report that as a failure.
+        raise ExecutionUnknownError(message, method=spec.method, path=spec.path, status=200)
+
+    # -- server time -----------------------------------------------------------------------
+
+    async def fetch_server_time(self) -> int:
+        """``GET /api/v3/time`` (weight 1, /api pool), retried like any idempotent call."""
+        url = URL(f"{self.base_url}/api/v3/time", encoded=True)
+        tmo = self._client_timeout
+        for attempt in range(self.retry.max_retries + 1):
+            try:
+                resp = await self._send("GET", url, tmo)
+            except (_NotSent, _MaybeSent) as err:
+                failure: BinanceError = TransportError(f"GET /api/v3/time: {err}")
+            else:
+                try:
+                    data = _decode(resp.body)
+                    if resp.status == 200:
+                        return int(data["serverTime"])
+                except (ValueError, KeyError, TypeError):
+                    pass
+                failure = InvalidResponseError(
+                    f"GET /api/v3/time: HTTP {resp.status}: {_excerpt(resp.body)}"
+                )
+            if attempt == self.retry.max_retries:
+                raise failure
+            await self.sleep(self.retry.backoff(attempt, self.rng))
+        raise AssertionError("unreachable")
+
+
+def _timeout(value: Timeout | float) -> aiohttp.ClientTimeout:
+    if isinstance(value, Timeout):
+        return aiohttp.ClientTimeout(total=value.total, sock_connect=value.connect)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"timeout must be a positive number of seconds or a Timeout, got {value!r}")
+    return aiohttp.ClientTimeout(total=float(value), sock_connect=float(value))

@@ -1,0 +1,117 @@
+"""Signers: pure objects that turn the exact payload bytes into Binance's signature text.
+
+HMAC keys give lowercase hex; RSA (PKCS#1 v1.5, SHA-256) and Ed25519 keys give standard base64,
+which the session percent-encodes like any other value. RSA and Ed25519 need the ``crypto`` extra.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import attrs
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+__all__ = ["Ed25519Signer", "HmacSigner", "RsaSigner", "Signer", "load_private_key"]
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Anything that signs the payload bytes and returns the signature as text."""
+
+    def sign(self, payload: bytes) -> str: ...
+
+
+@attrs.frozen(repr=False)
+class HmacSigner:
+    """HMAC-SHA256 with the API secret; the keyed state is prepared once and copied per call."""
+
+    secret: str = attrs.field(repr=False)
+    _mac: hmac.HMAC = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.secret:
+            raise ValueError("api_secret must not be empty")
+        object.__setattr__(self, "_mac", hmac.new(self.secret.encode(), digestmod=hashlib.sha256))
+
+    def sign(self, payload: bytes) -> str:
+        mac = self._mac.copy()
+        mac.update(payload)
+        return mac.hexdigest()
+
+    def __repr__(self) -> str:
+        return "HmacSigner(secret=***)"
+
+
+@attrs.frozen(repr=False)
+class Ed25519Signer:
+    """Pure Ed25519 (RFC 8032) over the payload, base64 encoded (88 characters)."""
+
+    key: Ed25519PrivateKey = attrs.field(repr=False)
+
+    def sign(self, payload: bytes) -> str:
+        return base64.b64encode(self.key.sign(payload)).decode("ascii")
+
+    def __repr__(self) -> str:
+        return "Ed25519Signer(key=***)"
+
+
+@attrs.frozen(repr=False)
+class RsaSigner:
+    """RSASSA-PKCS1-v1_5 with SHA-256 over the payload, base64 encoded."""
+
+    key: RSAPrivateKey = attrs.field(repr=False)
+
+    def sign(self, payload: bytes) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        return base64.b64encode(self.key.sign(payload, padding.PKCS1v15(), hashes.SHA256())).decode(
+            "ascii"
+        )
+
+    def __repr__(self) -> str:
+        return "RsaSigner(key=***)"
+
+
+def _pem_bytes(private_key: bytes | str | os.PathLike[str]) -> bytes:
+    if isinstance(private_key, bytes):
+        if b"-----BEGIN" in private_key:
+            return private_key
+        private_key = os.fsdecode(private_key)
+    if isinstance(private_key, str) and "-----BEGIN" in private_key:
+        return private_key.encode()
+    with open(private_key, "rb") as fh:
+        return fh.read()
+
+
+def load_private_key(
+    private_key: bytes | str | os.PathLike[str], passphrase: bytes | str | None = None
+) -> Signer:
+    """Build the signer for a PEM private key (bytes, text, or a path); the key type picks the class."""
+    try:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "RSA and Ed25519 keys need the 'cryptography' package: pip install 'binance-pm[crypto]'"
+        ) from err
+    pem = _pem_bytes(private_key)
+    password = passphrase.encode() if isinstance(passphrase, str) else passphrase
+    try:
+        key = load_pem_private_key(pem, password=password)
+    except (ValueError, TypeError) as err:
+        # cryptography's text names the problem (bad passphrase, not PEM) and never the key itself.
+        raise ValueError(f"cannot load private key: {err}") from None
+    if isinstance(key, Ed25519PrivateKey):
+        return Ed25519Signer(key)
+    if isinstance(key, RSAPrivateKey):
+        return RsaSigner(key)
+    raise ValueError(f"unsupported private key type {type(key).__name__}: use Ed25519 or RSA")

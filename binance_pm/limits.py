@@ -1,0 +1,490 @@
+"""Weight accounting: never send a request Binance would refuse for weight.
+
+Binance counts weight in fixed one-minute windows of *server* time, separately for every SAPI
+endpoint (kind IP or UID) and for the shared ``/api`` pool. The :class:`WeightLimiter` keeps the same
+books: before a request goes out it reserves the request's weight in its bucket's current window
+(waiting for the window to roll when it does not fit), after the response it raises its count to
+what the server reports in ``X-SAPI-USED-*-WEIGHT-1M`` (weight used by other programs counts too),
+and a 429/418 blocks the kind (or everything) until ``Retry-After`` has passed.
+
+A request reserved within ``edge_ms`` of a window boundary is charged to both windows, because the
+server may see it on the other side of the boundary than our clock estimate does.
+
+The books live in a :class:`WindowStore`: :class:`InMemoryWindowStore` (default, one process) or
+:class:`RedisWindowStore` (all processes and hosts on one account share one budget).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+from ._constants import (
+    DEFAULT_API_WEIGHT_LIMIT,
+    DEFAULT_IP_WEIGHT_LIMIT,
+    DEFAULT_UID_WEIGHT_LIMIT,
+    DEFAULT_WEIGHT_WINDOW_S,
+    HEADER_USED_API,
+    HEADER_USED_IP,
+    HEADER_USED_UID,
+)
+from ._errors import RateLimitError
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = [
+    "InMemoryWindowStore",
+    "RedisWindowStore",
+    "ReserveResult",
+    "Slot",
+    "WeightKind",
+    "WeightLimiter",
+    "WeightUsage",
+    "WeightsSnapshot",
+    "WindowStore",
+    "bucket_key",
+]
+
+log = logging.getLogger("binance_pm")
+
+BAN_SCOPE = "*"
+
+
+class WeightKind(enum.StrEnum):
+    """Which budget a request's weight counts against."""
+
+    UID = "UID"  # per account, per SAPI endpoint
+    IP = "IP"  # per IP address, per SAPI endpoint
+    API = "API"  # the /api/* pool shared by all /api endpoints, per IP
+
+
+USAGE_HEADERS: Mapping[WeightKind, str] = {
+    WeightKind.UID: HEADER_USED_UID.lower(),
+    WeightKind.IP: HEADER_USED_IP.lower(),
+    WeightKind.API: HEADER_USED_API.lower(),
+}
+
+
+def bucket_key(kind: WeightKind, path: str) -> str:
+    """The bucket a request counts in: Binance makes each SAPI endpoint's limit independent.
+
+    This is the one place to change if Binance's headers turn out to count a whole kind.
+    """
+    if kind is WeightKind.API:
+        return "API"  # one pool for every /api endpoint
+    return f"{kind.value}:{path}"
+
+
+@attrs.frozen
+class Slot:
+    """A charge of ``amount`` to one bucket in one window; a reservation is a tuple of these."""
+
+    key: str
+    window: int
+    amount: int
+    limit: int
+
+
+@attrs.frozen
+class ReserveResult:
+    """``ok``: charged. Otherwise ``blocked_until_ms`` > 0 if a Retry-After/ban is in force."""
+
+    ok: bool
+    blocked_until_ms: int = 0
+    banned: bool = False
+
+
+class WindowStore(Protocol):
+    """Where the limiter's counts live. Every method is atomic with respect to the others."""
+
+    async def reserve(
+        self, slots: Sequence[Slot], scopes: Sequence[str], now_ms: int
+    ) -> ReserveResult:
+        """Charge every slot, or none if any would exceed its limit or a scope is blocked."""
+        ...
+
+    async def release(self, slots: Sequence[Slot]) -> None:
+        """Give back a reservation whose request was never sent."""
+        ...
+
+    async def observe(self, key: str, window: int, used: int) -> None:
+        """Raise a bucket's count to ``used`` (what the server reported)."""
+        ...
+
+    async def block(self, scope: str, until_ms: int, banned: bool) -> None:
+        """Refuse reservations in ``scope`` until ``until_ms`` (server time)."""
+        ...
+
+
+@attrs.define
+class InMemoryWindowStore:
+    """The default store: plain dicts, atomic because nothing in it awaits."""
+
+    _counts: dict[tuple[str, int], int] = attrs.field(factory=dict)
+    _blocks: dict[str, tuple[int, bool]] = attrs.field(factory=dict)
+    _latest_window: int = 0
+
+    def _prune(self, window: int) -> None:
+        if window > self._latest_window:
+            self._latest_window = window
+            for k in [k for k in self._counts if k[1] < window - 1]:
+                del self._counts[k]
+
+    async def reserve(
+        self, slots: Sequence[Slot], scopes: Sequence[str], now_ms: int
+    ) -> ReserveResult:
+        return self.reserve_now(slots, scopes, now_ms)
+
+    def reserve_now(
+        self, slots: Sequence[Slot], scopes: Sequence[str], now_ms: int
+    ) -> ReserveResult:
+        """Synchronous body of :meth:`reserve` (the limiter's fast path calls it directly)."""
+        until, banned = 0, False
+        for scope in scopes:
+            block = self._blocks.get(scope)
+            if block is not None and block[0] > now_ms and block[0] > until:
+                until, banned = block
+        if until:
+            return ReserveResult(False, until, banned)
+        counts = self._counts
+        for s in slots:
+            if counts.get((s.key, s.window), 0) + s.amount > s.limit:
+                return ReserveResult(False)
+        for s in slots:
+            k = (s.key, s.window)
+            counts[k] = counts.get(k, 0) + s.amount
+        self._prune(slots[0].window if slots else 0)
+        return ReserveResult(True)
+
+    async def release(self, slots: Sequence[Slot]) -> None:
+        for s in slots:
+            k = (s.key, s.window)
+            if k in self._counts:
+                self._counts[k] = max(0, self._counts[k] - s.amount)
+
+    async def observe(self, key: str, window: int, used: int) -> None:
+        k = (key, window)
+        if used > self._counts.get(k, 0):
+            self._counts[k] = used
+
+    async def block(self, scope: str, until_ms: int, banned: bool) -> None:
+        current = self._blocks.get(scope)
+        if current is None or until_ms > current[0]:
+            self._blocks[scope] = (until_ms, banned)
+
+    def used(self, key: str, window: int) -> int:
+        """Current count of one bucket in one window (for tests and snapshots)."""
+        return self._counts.get((key, window), 0)
+
+
+# One script per operation keeps every reservation atomic across processes and hosts.
+_RESERVE_LUA = """
+local now = tonumber(ARGV[1])
+local nscopes = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local until_ms, banned = 0, 0
+for i = 1, nscopes do
+  local v = redis.call('GET', KEYS[i])
+  if v then
+    local u = tonumber(string.match(v, '^(%d+)'))
+    if u > now and u > until_ms then
+      until_ms = u
+      banned = tonumber(string.match(v, ':(%d)$'))
+    end
+  end
+end
+if until_ms > 0 then return {0, until_ms, banned} end
+local n = #KEYS
+for i = nscopes + 1, n do
+  local a = tonumber(ARGV[4 + 2 * (i - nscopes - 1)])
+  local limit = tonumber(ARGV[5 + 2 * (i - nscopes - 1)])
+  local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if used + a > limit then return {0, 0, 0} end
+end
+for i = nscopes + 1, n do
+  local a = tonumber(ARGV[4 + 2 * (i - nscopes - 1)])
+  redis.call('INCRBY', KEYS[i], a)
+  redis.call('PEXPIRE', KEYS[i], ttl)
+end
+return {1, 0, 0}
+"""
+
+_RELEASE_LUA = """
+for i = 1, #KEYS do
+  local v = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local a = tonumber(ARGV[i])
+  if v > 0 then redis.call('SET', KEYS[i], math.max(0, v - a), 'KEEPTTL') end
+end
+return 1
+"""
+
+_OBSERVE_LUA = """
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+local used = tonumber(ARGV[1])
+if used > v then redis.call('SET', KEYS[1], used, 'PX', tonumber(ARGV[2])) end
+return 1
+"""
+
+_BLOCK_LUA = """
+local v = redis.call('GET', KEYS[1])
+local u = tonumber(ARGV[1])
+if v and tonumber(string.match(v, '^(%d+)')) >= u then return 0 end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'PX', tonumber(ARGV[3]))
+return 1
+"""
+
+
+class RedisWindowStore:
+    """A store in Redis, so every process and host on one account shares one budget.
+
+    ``RedisWindowStore(redis.asyncio.Redis(...), prefix="binance_pm")``. Needs the ``redis`` extra.
+    Use one prefix per account (UID budgets) and per egress IP (IP budgets) that share the store.
+    """
+
+    def __init__(self, redis: Redis, *, prefix: str = "binance_pm", ttl_ms: int = 180_000) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._ttl_ms = ttl_ms
+        self._reserve = redis.register_script(_RESERVE_LUA)
+        self._release = redis.register_script(_RELEASE_LUA)
+        self._observe = redis.register_script(_OBSERVE_LUA)
+        self._block = redis.register_script(_BLOCK_LUA)
+
+    def __repr__(self) -> str:
+        return f"RedisWindowStore(prefix={self._prefix!r})"
+
+    def _count_key(self, key: str, window: int) -> str:
+        return f"{self._prefix}:w:{key}:{window}"
+
+    def _block_key(self, scope: str) -> str:
+        return f"{self._prefix}:b:{scope}"
+
+    async def reserve(
+        self, slots: Sequence[Slot], scopes: Sequence[str], now_ms: int
+    ) -> ReserveResult:
+        keys = [self._block_key(s) for s in scopes] + [
+            self._count_key(s.key, s.window) for s in slots
+        ]
+        args: list[int] = [now_ms, len(scopes), self._ttl_ms]
+        for s in slots:
+            args += [s.amount, s.limit]
+        ok, until, banned = await self._reserve(keys=keys, args=args)
+        return ReserveResult(bool(ok), int(until), bool(banned))
+
+    async def release(self, slots: Sequence[Slot]) -> None:
+        await self._release(
+            keys=[self._count_key(s.key, s.window) for s in slots], args=[s.amount for s in slots]
+        )
+
+    async def observe(self, key: str, window: int, used: int) -> None:
+        await self._observe(keys=[self._count_key(key, window)], args=[used, self._ttl_ms])
+
+    async def block(self, scope: str, until_ms: int, banned: bool) -> None:
+        ttl = max(1, until_ms - int(time.time() * 1000)) + self._ttl_ms
+        await self._block(keys=[self._block_key(scope)], args=[until_ms, int(banned), ttl])
+
+
+@attrs.frozen
+class WeightUsage:
+    """One bucket's books as this client last saw them."""
+
+    key: str
+    kind: WeightKind
+    used: int
+    limit: int
+    resets_at: datetime
+
+
+@attrs.frozen
+class WeightsSnapshot:
+    """What ``client.weights`` returns: per-bucket usage and any Retry-After or ban in force."""
+
+    buckets: tuple[WeightUsage, ...]
+    blocked_until: Mapping[str, datetime]
+    banned: bool
+
+    def for_kind(self, kind: WeightKind) -> tuple[WeightUsage, ...]:
+        return tuple(b for b in self.buckets if b.kind is kind)
+
+
+@attrs.frozen
+class Reservation:
+    """The slots one request holds; ``single`` maps bucket -> window when it was charged once."""
+
+    slots: tuple[Slot, ...]
+    single: Mapping[str, int]
+    window: int
+
+
+def _ms_to_dt(ms: float) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+@attrs.define(repr=False)
+class WeightLimiter:
+    """Reserves weight before a request and reconciles after it; see the module docstring."""
+
+    now_ms: Callable[[], int]
+    store: WindowStore = attrs.field(factory=InMemoryWindowStore)
+    limits: Mapping[WeightKind, int] = attrs.field(
+        factory=lambda: {
+            WeightKind.UID: DEFAULT_UID_WEIGHT_LIMIT,
+            WeightKind.IP: DEFAULT_IP_WEIGHT_LIMIT,
+            WeightKind.API: DEFAULT_API_WEIGHT_LIMIT,
+        }
+    )
+    window_s: float = DEFAULT_WEIGHT_WINDOW_S
+    edge_ms: Callable[[], float] = lambda: 50.0
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+    monotonic: Callable[[], float] = time.monotonic
+    # Local mirror for snapshots: bucket key -> (kind, window, used as last known).
+    _seen: dict[str, tuple[WeightKind, int, int]] = attrs.field(init=False, factory=dict)
+    _blocked: dict[str, tuple[int, bool]] = attrs.field(init=False, factory=dict)
+    _window_ms: int = attrs.field(init=False, default=0)
+
+    def __attrs_post_init__(self) -> None:
+        if self.window_s <= 0:
+            raise ValueError("weight_window_s must be positive")
+        self._window_ms = max(1, round(self.window_s * 1000))
+        for kind, limit in self.limits.items():
+            if limit <= 0:
+                raise ValueError(f"{kind.value} weight limit must be positive, got {limit}")
+
+    def __repr__(self) -> str:
+        return f"WeightLimiter(window_s={self.window_s}, store={self.store!r})"
+
+    def _slots(self, costs: Iterable[tuple[WeightKind, str, int]], now: int) -> Reservation:
+        wms = self._window_ms
+        edge = int(self.edge_ms())
+        lo, mid, hi = (now - edge) // wms, now // wms, (now + edge) // wms
+        windows = (mid,) if lo == hi else tuple(sorted({lo, mid, hi}))
+        slots: list[Slot] = []
+        single: dict[str, int] = {}
+        for kind, key, amount in costs:
+            limit = self.limits[kind]
+            if amount > limit:
+                raise ValueError(f"request weight {amount} exceeds the {kind.value} limit {limit}")
+            slots.extend(Slot(key, w, amount, limit) for w in windows)
+            if len(windows) == 1:
+                single[key] = mid
+        return Reservation(tuple(slots), single, mid)
+
+    async def acquire(
+        self, costs: Sequence[tuple[WeightKind, str, int]], max_wait: float
+    ) -> Reservation:
+        """Reserve every cost, waiting (at most ``max_wait`` seconds) for budget or a block to end."""
+        deadline = self.monotonic() + max_wait
+        scopes = (*{kind.value for kind, _, _ in costs}, BAN_SCOPE)
+        while True:
+            now = self.now_ms()
+            res = self._slots(costs, now)
+            store = self.store
+            if isinstance(store, InMemoryWindowStore):
+                result = store.reserve_now(res.slots, scopes, now)
+            else:
+                result = await store.reserve(res.slots, scopes, now)
+            if result.ok:
+                self._note(costs, res)
+                return res
+            if result.blocked_until_ms:
+                wake = result.blocked_until_ms
+            else:
+                wake = (now // self._window_ms + 1) * self._window_ms + int(self.edge_ms())
+            wait = max(0.0, (wake - now) / 1000)
+            if self.monotonic() + wait > deadline:
+                raise RateLimitError(
+                    "weight budget not available within max_wait"
+                    if not result.blocked_until_ms
+                    else "Retry-After/ban in force",
+                    retry_after=wait,
+                    banned=result.banned,
+                )
+            log.debug(
+                "waiting %.3fs for weight (%s)",
+                wait,
+                "banned" if result.banned else "blocked" if result.blocked_until_ms else "window full",
+            )
+            await self.sleep(wait)
+
+    def _note(self, costs: Sequence[tuple[WeightKind, str, int]], res: Reservation) -> None:
+        seen = self._seen
+        for kind, key, amount in costs:
+            window = res.window
+            prev = seen.get(key)
+            used = prev[2] + amount if prev is not None and prev[1] == window else amount
+            seen[key] = (kind, window, used)
+
+    async def release(self, res: Reservation) -> None:
+        """Give back a reservation whose request never left (failed to connect, cancelled)."""
+        await self.store.release(res.slots)
+        for s in res.slots:
+            prev = self._seen.get(s.key)
+            if prev is not None and prev[1] == s.window == res.window:
+                self._seen[s.key] = (prev[0], s.window, max(0, prev[2] - s.amount))
+
+    async def reconcile(
+        self,
+        costs: Sequence[tuple[WeightKind, str, int]],
+        res: Reservation,
+        headers: Mapping[str, str],
+    ) -> None:
+        """Raise each bucket to the server's count, when we know which window the header means."""
+        for kind, key, _ in costs:
+            window = res.single.get(key)
+            raw = headers.get(USAGE_HEADERS[kind])
+            if window is None or raw is None:
+                continue
+            try:
+                used = int(raw)
+            except ValueError:
+                continue
+            prev = self._seen.get(key)
+            if prev is not None and (prev[1] > window or (prev[1] == window and prev[2] >= used)):
+                continue  # nothing new: the server saw no more than we already count
+            self._seen[key] = (kind, window, used)
+            await self.store.observe(key, window, used)
+
+    async def block(self, kind: WeightKind | None, retry_after: float, *, banned: bool) -> None:
+        """Stop requests of ``kind`` (all requests if ``banned``) for ``retry_after`` seconds."""
+        until = self.now_ms() + int(retry_after * 1000)
+        scope = BAN_SCOPE if banned or kind is None else kind.value
+        prev = self._blocked.get(scope)
+        if prev is None or until > prev[0]:
+            self._blocked[scope] = (until, banned)
+        log.warning(
+            "%s: no %s requests for %.1fs",
+            "IP banned (418)" if banned else "rate limited (429)",
+            "" if scope == BAN_SCOPE else scope,
+            retry_after,
+        )
+        await self.store.block(scope, until, banned)
+
+    def window_remaining(self) -> float:
+        """Seconds until the current window rolls (a 429 without Retry-After waits this long)."""
+        now = self.now_ms()
+        return ((now // self._window_ms + 1) * self._window_ms - now) / 1000
+
+    def snapshot(self) -> WeightsSnapshot:
+        now = self.now_ms()
+        current = now // self._window_ms
+        buckets = tuple(
+            WeightUsage(
+                key=key,
+                kind=kind,
+                used=used if window == current else 0,
+                limit=self.limits[kind],
+                resets_at=_ms_to_dt((current + 1) * self._window_ms),
+            )
+            for key, (kind, window, used) in sorted(self._seen.items())
+        )
+        blocked = {s: _ms_to_dt(u) for s, (u, _) in self._blocked.items() if u > now}
+        banned = any(b and u > now for u, b in self._blocked.values())
+        return WeightsSnapshot(buckets, blocked, banned)

@@ -1,0 +1,36 @@
+"""binance_pm.testing: a local Binance Portfolio Margin Pro simulator for your bot's tests.
+
+::
+
+    from binance_pm import Client
+    from binance_pm.testing import FakeBinance, Fault
+
+    async def test_my_bot():
+        async with FakeBinance() as sim, Client(
+            api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url
+        ) as client:
+            sim.inject(Fault.status_code(503, execute=True, path="/sapi/v1/portfolio/repay"))
+            ...
+
+With pytest and pytest-asyncio installed, the ``fake_binance`` fixture gives a started simulator.
+"""
+
+from ._faults import Fault, FaultKind
+from ._routes import ROUTES, Route, route
+from ._server import TEST_API_KEY, TEST_API_SECRET, FakeBinance, ReceivedRequest
+from ._state import AccountState, Execution, SimError
+
+__all__ = [
+    "ROUTES",
+    "TEST_API_KEY",
+    "TEST_API_SECRET",
+    "AccountState",
+    "Execution",
+    "FakeBinance",
+    "Fault",
+    "FaultKind",
+    "ReceivedRequest",
+    "Route",
+    "SimError",
+    "route",
+]

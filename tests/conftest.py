@@ -1,0 +1,50 @@
+"""Shared fixtures: a simulator on 127.0.0.1 and clients pointed at it (no other network)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from binance_pm import Client, RetryPolicy
+from binance_pm.testing import FakeBinance
+
+ClientFactory = Callable[..., Client]
+
+
+@pytest_asyncio.fixture
+async def sim() -> AsyncIterator[FakeBinance]:
+    async with FakeBinance() as server:
+        yield server
+
+
+@pytest_asyncio.fixture
+async def make_client(sim: FakeBinance) -> AsyncIterator[ClientFactory]:
+    """Build clients against ``sim`` (fast retries); all are closed after the test."""
+    made: list[Client] = []
+
+    def factory(**kwargs: Any) -> Client:
+        kwargs.setdefault("api_key", sim.api_key)
+        if "private_key" not in kwargs:
+            kwargs.setdefault("api_secret", sim.api_secret)
+        kwargs.setdefault("base_url", sim.base_url)
+        kwargs.setdefault("retry", RetryPolicy(max_retries=2, base=0.001, cap=0.005))
+        client = Client(**kwargs)
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        await client.close()
+
+
+@pytest_asyncio.fixture
+async def client(make_client: ClientFactory) -> Client:
+    return make_client()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
