@@ -30,7 +30,7 @@ async def test_pm_loan_hmac(client: Client, sim: FakeBinance) -> None:
     """pm_loan returns a typed PmLoan with an exact Decimal, signed with HMAC."""
     loan = await client.account.pm_loan()
     assert loan == PmLoan(asset="BUSD", amount=Decimal("579.45"))
-    req = [r for r in sim.requests if r.path == PM_LOAN][0]
+    req = next(r for r in sim.requests if r.path == PM_LOAN)
     assert req.query.startswith("recvWindow=5000&timestamp=")
     assert req.query.split("&")[-1].startswith("signature=")
     assert req.headers["X-MBX-APIKEY"] == sim.api_key

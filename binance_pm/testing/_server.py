@@ -34,18 +34,22 @@ TEST_API_KEY = "sim-api-key-0123456789"
 TEST_API_SECRET = "sim-api-secret-do-not-use-in-production"
 
 
-@attrs.frozen
+@attrs.define
 class ReceivedRequest:
-    """One request as the simulator saw it: raw query and body bytes, decoded params, answer."""
+    """One request as the simulator saw it: raw query and body bytes, decoded params, answer.
+
+    Recorded on arrival; ``status`` is 0 until an answer goes out (it stays 0 for a request the
+    simulator stalled or dropped).
+    """
 
     method: str
     path: str
     query: str
     body: bytes
-    params: dict[str, str]
     headers: dict[str, str]
-    status: int
     server_ms: int
+    params: dict[str, str] = attrs.field(factory=dict)
+    status: int = 0
 
 
 @attrs.define
@@ -201,22 +205,20 @@ class FakeBinance:
         now = self.now_ms()
         params: dict[str, str] = {}
         headers: dict[str, str] = {}
-        status = 500
+        record = ReceivedRequest(method, path, raw_query, body, dict(request.headers), now, params)
+        if self.record:
+            self.requests.append(record)
         try:
             resp = await self._process(request, method, path, raw_query, body, now, params, headers)
-            status = resp.status
+            record.status = resp.status
             return resp
         except SimError as err:
-            status = err.status
+            record.status = err.status
             payload = json.dumps({"code": err.code, "msg": err.msg})
             return web.Response(status=err.status, text=payload, headers=headers,
                                 content_type="application/json")
         finally:
-            self.status_counts[status] += 1
-            if self.record:
-                self.requests.append(ReceivedRequest(
-                    method, path, raw_query, body, dict(params), dict(request.headers), status, now
-                ))
+            self.status_counts[record.status] += 1
 
     async def _process(
         self,

@@ -1,0 +1,159 @@
+"""Each injected fault states its contract: exception type, retries, executions, client still usable."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from binance_pm import (
+    Client,
+    ExecutionUnknownError,
+    InvalidResponseError,
+    RetryPolicy,
+    TransportError,
+)
+from binance_pm.testing import FakeBinance, Fault
+
+from .conftest import ClientFactory
+
+PM_LOAN = "/sapi/v1/portfolio/pmLoan"
+REPAY = "/sapi/v1/portfolio/repay"
+
+
+def _sends(sim: FakeBinance, path: str) -> int:
+    return sum(1 for r in sim.requests if r.path == path)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _still_usable(client: Client) -> None:
+    assert (await client.account.pm_loan()).asset == "BUSD"
+
+
+async def test_stall_get_times_out_retries_then_transport_error(
+    sim: FakeBinance, make_client: ClientFactory
+) -> None:
+    """A server that never answers: each GET attempt times out, retried, then TransportError."""
+    client = make_client(timeout=0.3)
+    await client.account.pm_loan()
+    sim.inject(Fault.stall(path=PM_LOAN, times=3))
+    with pytest.raises(TransportError, match="3 attempts"):
+        await client.account.pm_loan()
+    assert _sends(sim, PM_LOAN) == 4
+    await _still_usable(client)
+
+
+async def test_stall_post_is_unknown_not_retried(
+    sim: FakeBinance, make_client: ClientFactory
+) -> None:
+    """A POST that times out after executing: ExecutionUnknownError, one send, one execution."""
+    client = make_client(timeout=0.3)
+    await client.account.pm_loan()
+    sim.inject(Fault.stall(path=REPAY, execute=True))
+    with pytest.raises(ExecutionUnknownError, match="Timeout"):
+        await client.account.repay()
+    assert _sends(sim, REPAY) == 1 and len(sim.executed(REPAY)) == 1
+    await _still_usable(client)
+
+
+async def test_per_call_timeout_override(sim: FakeBinance, client: Client) -> None:
+    """timeout= on the call beats the client default."""
+    await client.account.pm_loan()
+    sim.inject(Fault.latency(0.5, path=PM_LOAN, times=None))
+    with pytest.raises(TransportError):
+        await client.account.pm_loan(timeout=0.1)
+    assert (await client.account.pm_loan(timeout=5)).asset == "BUSD"
+
+
+async def test_truncated_body_get_retried(sim: FakeBinance, client: Client) -> None:
+    """A body cut off mid-way is retried for a GET and then succeeds."""
+    sim.inject(Fault.truncate(path=PM_LOAN))
+    assert (await client.account.pm_loan()).asset == "BUSD"
+    assert _sends(sim, PM_LOAN) == 2
+
+
+async def test_truncated_body_post_unknown(sim: FakeBinance, client: Client) -> None:
+    """A POST whose answer is cut off executed: ExecutionUnknownError, one execution."""
+    sim.inject(Fault.truncate(path=REPAY))
+    with pytest.raises(ExecutionUnknownError):
+        await client.account.repay()
+    assert len(sim.executed(REPAY)) == 1 and _sends(sim, REPAY) == 1
+    await _still_usable(client)
+
+
+async def test_reset_before_execution_get_retried(sim: FakeBinance, client: Client) -> None:
+    """A reset connection on a GET is retried transparently."""
+    sim.inject(Fault.reset(path=PM_LOAN, times=2))
+    assert (await client.account.pm_loan()).asset == "BUSD"
+    assert _sends(sim, PM_LOAN) == 3
+
+
+async def test_reset_before_execution_post_unknown(sim: FakeBinance, client: Client) -> None:
+    """A POST reset before executing is still unknown to the client; nothing executed, no resend."""
+    sim.inject(Fault.reset(path=REPAY, execute=False))
+    with pytest.raises(ExecutionUnknownError):
+        await client.account.repay()
+    assert sim.executed(REPAY) == [] and _sends(sim, REPAY) == 1
+
+
+async def test_closed_port_get_transport_error() -> None:
+    """Nothing listening: TransportError after retries, never an aiohttp/OSError."""
+    async with Client(
+        api_key="k", api_secret="s", base_url=f"http://127.0.0.1:{_free_port()}",
+        retry=RetryPolicy(max_retries=1, base=0.001, cap=0.002),
+    ) as client:
+        with pytest.raises(TransportError):
+            await client.server_time()
+
+
+async def test_closed_port_post_never_sent_is_not_unknown(sim: FakeBinance) -> None:
+    """A POST that could not connect was never sent: retried, then TransportError (not unknown)."""
+    async with Client(
+        api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url,
+        retry=RetryPolicy(max_retries=2, base=0.001, cap=0.002),
+    ) as client:
+        await client.account.pm_loan()  # sync the clock while the server is up
+        client._session.base_url = f"http://127.0.0.1:{_free_port()}"
+        with pytest.raises(TransportError, match="3 attempts"):
+            await client.account.repay()
+        assert client.weights.for_kind(client.weights.buckets[0].kind)  # books still readable
+        repay_bucket = [b for b in client.weights.buckets if b.key.endswith("/repay")]
+        assert not repay_bucket or repay_bucket[0].used == 0  # reservations given back
+
+
+async def test_server_clock_jump_minutes(sim: FakeBinance, client: Client) -> None:
+    """The server clock jumps by five minutes: one -1021, a resync, then success."""
+    await client.account.pm_loan()
+    sim.skew_ms += 5 * 60_000
+    assert (await client.account.pm_loan()).asset == "BUSD"
+    sim.skew_ms -= 10 * 60_000
+    assert (await client.account.pm_loan()).asset == "BUSD"
+
+
+async def test_bad_server_time_answer(sim: FakeBinance, client: Client) -> None:
+    """A broken /api/v3/time answer surfaces as a binance_pm error, not a KeyError."""
+    sim.inject(Fault.status_code(200, body='{"nope":1}', path="/api/v3/time", times=None))
+    with pytest.raises(InvalidResponseError, match="api/v3/time"):
+        await client.account.pm_loan()
+
+
+async def test_cancel_while_sending_post_logs_unknown(
+    sim: FakeBinance, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cancelling a POST in flight logs an unknown outcome; the client keeps working."""
+    await client.account.pm_loan()
+    sim.inject(Fault.latency(1.0, path=REPAY))
+    task = asyncio.create_task(client.account.repay())
+    await asyncio.sleep(0.3)  # the request is at the server, which holds it for 1 s
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert "outcome unknown" in caplog.text
+    await _still_usable(client)
+
