@@ -31,7 +31,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
-    "NOT_GIVEN",
     "APIError",
     "AuthenticationError",
     "BinanceError",
@@ -41,6 +40,7 @@ __all__ = [
     "HmacSigner",
     "InvalidParameterError",
     "InvalidResponseError",
+    "NOT_GIVEN",
     "PmLoan",
     "PortfolioMarginError",
     "RateLimitError",

@@ -21,16 +21,16 @@ from ._server import TEST_API_KEY, TEST_API_SECRET, FakeBinance, ReceivedRequest
 from ._state import AccountState, Execution, SimError
 
 __all__ = [
-    "ROUTES",
-    "TEST_API_KEY",
-    "TEST_API_SECRET",
     "AccountState",
     "Execution",
     "FakeBinance",
     "Fault",
     "FaultKind",
+    "ROUTES",
     "ReceivedRequest",
     "Route",
     "SimError",
+    "TEST_API_KEY",
+    "TEST_API_SECRET",
     "route",
 ]
