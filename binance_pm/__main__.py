@@ -21,6 +21,7 @@ import attrs
 from ._client import Client
 from ._constants import DEFAULT_BASE_URL, DEFAULT_RECV_WINDOW_MS
 from ._errors import BinanceError
+from ._secret import Secret
 
 EXIT_USAGE = 2
 
@@ -54,17 +55,17 @@ async def _run(args: argparse.Namespace) -> Any:
         ) as client:
             return await _pm_loan(client)
     api_key = os.environ.get("BINANCE_API_KEY")
-    secret = os.environ.get("BINANCE_API_SECRET")
+    secret = Secret(os.environ.get("BINANCE_API_SECRET"))  # boxed: never a bare local
     private_key = os.environ.get("BINANCE_PRIVATE_KEY")
-    if not api_key or not (secret or private_key):
+    if not api_key or not (secret.reveal() or private_key):
         raise _UsageError(
             "set BINANCE_API_KEY and BINANCE_API_SECRET (or BINANCE_PRIVATE_KEY, a PEM path), "
             "or pass --simulator"
         )
     async with Client(
         api_key=api_key,
-        api_secret=secret or None,
-        private_key=None if secret else private_key,
+        api_secret=secret.reveal() or None,
+        private_key=None if secret.reveal() else private_key,
         private_key_passphrase=os.environ.get("BINANCE_PRIVATE_KEY_PASSPHRASE"),
         base_url=args.base_url,
         recv_window=args.recv_window,

@@ -25,6 +25,7 @@ from ._constants import (
     DEFAULT_UID_WEIGHT_LIMIT,
     DEFAULT_WEIGHT_WINDOW_S,
 )
+from ._secret import Secret
 from ._session import Session
 from ._signing import HmacSigner, Signer, load_private_key
 from ._validate import check_recv_window
@@ -38,11 +39,10 @@ _DEFAULT_TIMEOUT = Timeout()
 _DEFAULT_RETRY = RetryPolicy()
 
 
-def _check_header_value(name: str, value: str) -> str:
-    # A CR/LF in a header value would let a caller's input forge headers; refuse it here.
-    if not value or not value.isascii() or not value.isprintable():
-        raise ValueError(f"{name} must be a non-empty printable ASCII string")
-    return value
+def _printable_ascii(value: object) -> bool:
+    # A CR/LF in a header value would let a caller's input forge headers. Returns instead of
+    # raising so the raising frame holds only the boxed secret.
+    return isinstance(value, str) and bool(value) and value.isascii() and value.isprintable()
 
 
 class Client:
@@ -83,15 +83,23 @@ class Client:
         wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        if api_secret is not None and private_key is not None:
+        # Rebind the key material first: a traceback rendered with its frames' locals (e.g.
+        # traceback.TracebackException(capture_locals=True)) then shows "Secret(***)".
+        secret_box = None if api_secret is None else Secret(api_secret)
+        key_box = None if private_key is None else Secret(private_key)
+        pass_box = None if private_key_passphrase is None else Secret(private_key_passphrase)
+        api_secret = private_key = private_key_passphrase = None
+        if secret_box is not None and key_box is not None:
             raise ValueError("give either api_secret or private_key, not both")
         signer: Signer | None = None
-        if api_secret is not None:
-            signer = HmacSigner(_check_header_value("api_secret", api_secret))
-        elif private_key is not None:
-            signer = load_private_key(private_key, private_key_passphrase)
-        if api_key is not None:
-            _check_header_value("api_key", api_key)
+        if secret_box is not None:
+            if not _printable_ascii(secret_box.reveal()):
+                raise ValueError("api_secret must be a non-empty printable ASCII string")
+            signer = HmacSigner(secret_box.reveal())
+        elif key_box is not None:
+            signer = load_private_key(key_box, pass_box)
+        if api_key is not None and not _printable_ascii(api_key):
+            raise ValueError("api_key must be a non-empty printable ASCII string")
         if not base_url.startswith(("https://", "http://")):
             raise ValueError(f"base_url must start with https:// or http://, got {base_url!r}")
         if not isinstance(timeout, Timeout):
@@ -139,7 +147,10 @@ class Client:
         return await self._session.fetch_server_time()
 
     def __repr__(self) -> str:
-        return f"Client(base_url={self._session.base_url!r}, closed={self._session.closed})"
+        session = getattr(self, "_session", None)  # absent if __init__ failed
+        if session is None:
+            return "Client(<not initialised>)"
+        return f"Client(base_url={session.base_url!r}, closed={session.closed})"
 
     @property
     def weights(self) -> WeightsSnapshot:

@@ -159,8 +159,8 @@ class Session:
         while True:
             generation = self.clock.generation
             resp = await self._exchange(spec, query, rw, costs, tmo, deadline)
-            if resp is None:  # not sent, or an idempotent call that may be retried
-                retries = await self._backoff_or_give_up(spec, retries, None)
+            if not isinstance(resp, _Response):  # not sent, or an idempotent call: retry
+                retries = await self._backoff_or_give_up(spec, retries, resp)
                 continue
             status = resp.status
             if status in (418, 429):
@@ -193,8 +193,8 @@ class Session:
         costs: tuple[tuple[WeightKind, str, int], ...],
         timeout: aiohttp.ClientTimeout,
         deadline: float,
-    ) -> _Response | None:
-        """Reserve, sign, send once. None means "retry" (never for a maybe-sent POST)."""
+    ) -> _Response | _NotSent | _MaybeSent:
+        """Reserve, sign, send once. A returned failure means "retry" (never a maybe-sent POST)."""
         await self.clock.ensure_synced()
         slots = self._slots
         if slots is None:
@@ -209,11 +209,11 @@ class Session:
             except _NotSent as err:
                 await self.limiter.release(reservation)
                 log.debug("%s %s not sent: %s", spec.method, spec.path, err)
-                return None
+                return err
             except _MaybeSent as err:
                 if spec.is_idempotent:
                     log.debug("%s %s failed, will retry: %s", spec.method, spec.path, err)
-                    return None
+                    return err
                 raise ExecutionUnknownError(
                     str(err), method=spec.method, path=spec.path
                 ) from err.__cause__
@@ -269,20 +269,20 @@ class Session:
         self,
         spec: Endpoint,
         retries: int,
-        resp: _Response | None,
+        resp: _Response | _NotSent | _MaybeSent,
         code: int | None = None,
         message: str = "",
     ) -> int:
         if retries >= self.retry.max_retries:
-            if resp is None:
+            if not isinstance(resp, _Response):
                 raise TransportError(
-                    f"{spec.method} {spec.path}: network failure after {retries + 1} attempts"
-                )
+                    f"{spec.method} {spec.path}: network failure after {retries + 1} attempts: {resp}"
+                ) from resp.__cause__
             raise api_error(
                 resp.status, code, message, method=spec.method, path=spec.path, headers=resp.headers
             )
         delay = self.retry.backoff(retries, self.rng)
-        if resp is not None:
+        if isinstance(resp, _Response):
             delay = max(delay, parse_retry_after(resp.headers.get("Retry-After")) or 0.0)
         log.debug("%s %s: retry %d in %.3fs", spec.method, spec.path, retries + 1, delay)
         await self.sleep(delay)
@@ -349,6 +349,7 @@ class Session:
                 resp = await self._send("GET", url, tmo)
             except (_NotSent, _MaybeSent) as err:
                 failure: BinanceError = TransportError(f"GET /api/v3/time: {err}")
+                failure.__cause__ = err.__cause__
             else:
                 try:
                     data = _decode(resp.body)

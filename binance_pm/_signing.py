@@ -10,9 +10,12 @@ import base64
 import hashlib
 import hmac
 import os
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
+
+from ._secret import Secret
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -80,6 +83,15 @@ class RsaSigner:
         return "RsaSigner(key=***)"
 
 
+def _load(
+    loader: Callable[..., Any], key: Secret[KeySource], passphrase: Secret[bytes | str] | None
+) -> Any:
+    # The bare PEM and passphrase live only in this frame and die with it.
+    secret = passphrase.reveal() if passphrase is not None else None
+    password = secret.encode() if isinstance(secret, str) else secret
+    return loader(_pem_bytes(key.reveal()), password=password)
+
+
 def _pem_bytes(private_key: bytes | str | os.PathLike[str]) -> bytes:
     if isinstance(private_key, bytes):
         if b"-----BEGIN" in private_key:
@@ -91,10 +103,21 @@ def _pem_bytes(private_key: bytes | str | os.PathLike[str]) -> bytes:
         return fh.read()
 
 
+KeySource = bytes | str | os.PathLike[str]
+
+
 def load_private_key(
-    private_key: bytes | str | os.PathLike[str], passphrase: bytes | str | None = None
+    private_key: KeySource | Secret[KeySource],
+    passphrase: bytes | str | Secret[bytes | str] | None = None,
 ) -> Signer:
-    """Build the signer for a PEM private key (bytes, text, or a path); the key type picks the class."""
+    """Build the signer for a PEM private key (bytes, text, or a path); the key type picks the class.
+
+    The key and passphrase may come boxed in :class:`Secret` so no frame of ours holds them bare.
+    """
+    if not isinstance(private_key, Secret):
+        private_key = Secret(private_key)
+    if passphrase is not None and not isinstance(passphrase, Secret):
+        passphrase = Secret(passphrase)
     try:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
         from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -103,10 +126,8 @@ def load_private_key(
         raise ImportError(
             "RSA and Ed25519 keys need the 'cryptography' package: pip install 'binance-pm[crypto]'"
         ) from err
-    pem = _pem_bytes(private_key)
-    password = passphrase.encode() if isinstance(passphrase, str) else passphrase
     try:
-        key = load_pem_private_key(pem, password=password)
+        key = _load(load_pem_private_key, private_key, passphrase)
     except (ValueError, TypeError) as err:
         # cryptography's text names the problem (bad passphrase, not PEM) and never the key itself.
         raise ValueError(f"cannot load private key: {err}") from None

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import math
+import ssl
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -83,6 +84,7 @@ class FakeBinance:
         port: int = 0,
         record: bool = True,
         wall: Callable[[], float] = time.time,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.api_key = api_key
         self.api_secret = api_secret
@@ -96,6 +98,7 @@ class FakeBinance:
         self.port = port
         self.record = record
         self.wall = wall
+        self.ssl_context = ssl_context
         self.requests: list[ReceivedRequest] = []
         self.executions: list[Execution] = []
         self.faults: list[Fault] = []
@@ -117,7 +120,7 @@ class FakeBinance:
     async def start(self) -> Self:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
         sockets = self._runner.addresses
         self.port = int(sockets[0][1])
@@ -136,7 +139,8 @@ class FakeBinance:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     # -- configuration -----------------------------------------------------------------------
 
