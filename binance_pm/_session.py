@@ -116,6 +116,10 @@ class Session:
         if self.http is None:
             connector = aiohttp.TCPConnector(limit=self.pool_size, ttl_dns_cache=300)
             self.http = aiohttp.ClientSession(connector=connector, trust_env=False)
+            # aiohttp silently resends a GET/DELETE once when a kept-alive connection drops; that
+            # resend bypasses the weight books and our retry policy. There is no public switch.
+            if hasattr(self.http, "_retry_connection"):
+                self.http._retry_connection = False
             self.owns_http = True
         return self.http
 

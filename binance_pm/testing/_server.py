@@ -102,6 +102,9 @@ class FakeBinance:
         self.requests: list[ReceivedRequest] = []
         self.executions: list[Execution] = []
         self.faults: list[Fault] = []
+        # Called for every request no queued fault matched: return a Fault to inject one at
+        # random (seed your own random.Random for a reproducible soak), or None.
+        self.chaos: Callable[[str, str], Fault | None] | None = None
         self.status_counts: dict[int, int] = defaultdict(int)
         self.max_used: dict[str, int] = defaultdict(int)  # bucket -> highest count in any window
         self.used_by_window: dict[tuple[str, int], int] = defaultdict(int)
@@ -200,7 +203,7 @@ class FakeBinance:
                     if fault.times <= 0:
                         self.faults.remove(fault)
                 return fault
-        return None
+        return self.chaos(method, path) if self.chaos is not None else None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw_query = request.raw_path.partition("?")[2]

@@ -1,0 +1,143 @@
+"""The ledger soak: ~10,000 mixed requests, 200 tasks, random faults; nothing lost or doubled.
+
+Every POST the simulator executed must be one the client reported as succeeded or as
+ExecutionUnknownError, never as a definite failure; no POST executes twice; no task hangs; no
+slot is leaked; the weight budget is never exceeded. Seeded, bounded, loopback only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from binance_pm import BinanceError, Client, ExecutionUnknownError, RetryPolicy, Timeout
+from binance_pm._endpoints import Endpoint, Param, Weight
+from binance_pm.limits import WeightKind
+from binance_pm.testing import ROUTES, FakeBinance, Fault, route
+from binance_pm.testing._state import AccountState
+
+LEDGER_PATH = "/sapi/v1/test/ledger"
+PM_LOAN = "/sapi/v1/portfolio/pmLoan"
+LEDGER = Endpoint("ledger", "POST", LEDGER_PATH, Weight(WeightKind.IP, 1),
+                  params=(Param("ref", "ref"),))
+TOTAL = 10_000
+TASKS = 200
+WINDOW_S = 1.0
+IP_LIMIT = 400  # ledger POSTs per window
+UID_LIMIT = 150_000  # 300 pm_loan per window
+CALL_TIMEOUT = 0.5
+HARD_TIMEOUT = 15.0  # far above the worst legitimate case: retries + waits for budget
+
+
+@pytest.fixture
+def ledger_route() -> Iterator[None]:
+    ids = itertools.count(1)
+
+    @route("POST", LEDGER_PATH, "IP", 1, executes=True, params=("ref",), required=("ref",))
+    def ledger(state: AccountState, params: Mapping[str, str], now: int) -> Any:
+        return {"tranId": next(ids)}
+
+    yield
+    del ROUTES[("POST", LEDGER_PATH)]
+
+
+def _chaos(rng: random.Random) -> Any:
+    faults = [
+        lambda: Fault.status_code(503, execute=False),
+        lambda: Fault.status_code(503, execute=True),
+        lambda: Fault.status_code(500, body='{"code":-1007,"msg":"Timeout waiting"}', execute=True),
+        lambda: Fault.status_code(400, body='{"code":-1006,"msg":"Unexpected"}', execute=False),
+        lambda: Fault.html(502),
+        lambda: Fault.reset(execute=False),
+        lambda: Fault.reset(execute=True),
+        lambda: Fault.truncate(),
+        lambda: Fault.stall(execute=rng.random() < 0.5),
+        lambda: Fault.latency(0.05),
+    ]
+
+    def pick(method: str, path: str) -> Fault | None:
+        if path not in (LEDGER_PATH, PM_LOAN) or rng.random() >= 0.08:
+            return None
+        return rng.choice(faults)()
+
+    return pick
+
+
+@pytest.mark.usefixtures("ledger_route")
+async def test_ledger_soak_balances() -> None:
+    """200 tasks, ~10,000 requests, 8% random faults: the ledger balances exactly."""
+    outcomes: dict[str, str] = {}
+    foreign: list[BaseException] = []
+    hung = 0
+    gets = Counter[str]()
+    counter = itertools.count()
+    async with FakeBinance(
+        uid_weight_limit=UID_LIMIT, ip_weight_limit=IP_LIMIT, weight_window_s=WINDOW_S,
+    ) as sim, Client(
+        api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url,
+        uid_weight_limit=UID_LIMIT, ip_weight_limit=IP_LIMIT, weight_window_s=WINDOW_S,
+        timeout=Timeout(total=CALL_TIMEOUT, connect=CALL_TIMEOUT),
+        retry=RetryPolicy(max_retries=3, base=0.005, cap=0.05), rng=random.Random(7),
+    ) as client:
+        await client.account.pm_loan()  # sync the clock before the chaos starts
+        sim.chaos = _chaos(random.Random(1234))
+        choose = random.Random(99)
+
+        async def one(i: int) -> None:
+            nonlocal hung
+            if choose.random() < 0.5:
+                try:
+                    await asyncio.wait_for(client.account.pm_loan(), HARD_TIMEOUT)
+                    gets["ok"] += 1
+                except BinanceError as err:
+                    gets[type(err).__name__] += 1
+                except TimeoutError:
+                    hung += 1
+                return
+            ref = f"r{i}"
+            try:
+                await asyncio.wait_for(
+                    client._session.request(LEDGER, {"ref": ref}, dict), HARD_TIMEOUT
+                )
+                outcomes[ref] = "ok"
+            except ExecutionUnknownError:
+                outcomes[ref] = "unknown"
+            except BinanceError as err:
+                outcomes[ref] = f"failed:{type(err).__name__}"
+            except TimeoutError:
+                hung += 1
+                outcomes[ref] = "hung"
+
+        async def worker() -> None:
+            while (i := next(counter)) < TOTAL:
+                try:
+                    await one(i)
+                except Exception as err:  # anything not a binance_pm error breaks the contract
+                    foreign.append(err)
+
+        await asyncio.gather(*(worker() for _ in range(TASKS)))
+        slots = client._session._slots
+        assert slots is not None and slots._value == client._session.pool_size  # none leaked
+
+    executed = Counter(e.params["ref"] for e in sim.executions if e.path == LEDGER_PATH)
+    assert foreign == []
+    assert hung == 0
+    assert [ref for ref, n in executed.items() if n > 1] == []  # nothing executed twice
+    wrong = {ref: outcomes.get(ref) for ref in executed if outcomes.get(ref) not in ("ok", "unknown")}
+    assert wrong == {}  # every execution was reported as done or unknown
+    assert all(executed[ref] == 1 for ref, o in outcomes.items() if o == "ok")
+    assert sim.status_counts[429] == 0 and sim.status_counts[418] == 0
+    assert max(sim.max_used.values()) <= max(UID_LIMIT, IP_LIMIT)
+    for bucket, used in sim.max_used.items():
+        limit = UID_LIMIT if bucket.startswith("UID") else IP_LIMIT if bucket.startswith("IP") else 6000
+        assert used <= limit, bucket
+    # The soak did exercise the interesting paths.
+    assert len(outcomes) > 0.4 * TOTAL and gets["ok"] > 0.4 * TOTAL
+    kinds = Counter(outcomes.values())
+    assert kinds["ok"] > 0 and kinds["unknown"] > 50, kinds
