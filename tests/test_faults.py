@@ -157,3 +157,65 @@ async def test_cancel_while_sending_post_logs_unknown(
     assert "outcome unknown" in caplog.text
     await _still_usable(client)
 
+
+
+@pytest.mark.parametrize("header", [None, "soon", "-3"])
+async def test_429_without_usable_retry_after_waits_for_window(
+    header: str | None, make_client: ClientFactory, sim: FakeBinance
+) -> None:
+    """A 429 with a missing/malformed Retry-After: wait for the window to roll, then retry."""
+    client = make_client(weight_window_s=1.0)
+    await client.account.pm_loan()
+    headers = {} if header is None else {"Retry-After": header}
+    sim.inject(Fault.status_code(429, body='{"code":-1003,"msg":"Too much request weight used"}',
+                                 headers=headers, path=PM_LOAN))
+    assert (await client.account.pm_loan()).asset == "BUSD"
+    loans = [r for r in sim.requests if r.path == PM_LOAN]
+    assert [r.status for r in loans] == [200, 429, 200]
+    assert loans[2].server_ms >= (loans[1].server_ms // 1000 + 1) * 1000  # not before the roll
+
+
+async def test_418_without_retry_after_stops_everything(
+    make_client: ClientFactory, sim: FakeBinance
+) -> None:
+    """A 418 with no Retry-After: a two-minute ban (Binance's minimum); nothing is sent meanwhile."""
+    client = make_client(max_wait=1.0)
+    await client.account.pm_loan()
+    sim.inject(Fault.status_code(418, body='{"code":-1003,"msg":"IP banned"}', path=PM_LOAN))
+    from binance_pm import RateLimitError
+
+    with pytest.raises(RateLimitError) as info:
+        await client.account.pm_loan()
+    assert info.value.banned and info.value.status == 418 and info.value.retry_after == 120
+    sent = len(sim.requests)
+    with pytest.raises(RateLimitError) as again:
+        await client.account.repay()
+    assert again.value.banned and again.value.status is None  # refused locally
+    assert len(sim.requests) == sent and sim.executed(REPAY) == []
+
+
+async def test_cancel_while_reading_get_leaks_nothing(sim: FakeBinance, client: Client) -> None:
+    """Cancelling GETs mid-read frees their slots; the client keeps working."""
+    await client.account.pm_loan()
+    sim.inject(Fault.latency(1.0, path=PM_LOAN, times=5))
+    tasks = [asyncio.create_task(client.account.pm_loan()) for _ in range(5)]
+    await asyncio.sleep(0.3)
+    for task in tasks:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
+    slots = client._session._slots
+    assert slots is not None and slots._value == client._session.pool_size
+    await _still_usable(client)
+
+
+async def test_cancel_before_sending_gives_weight_back(sim: FakeBinance, client: Client) -> None:
+    """A call cancelled while the clock syncs holds no weight afterwards."""
+    sim.inject(Fault.latency(0.5, path="/api/v3/time"))
+    task = asyncio.create_task(client.account.pm_loan())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert all(b.used == 0 for b in client.weights.buckets)
+    assert not any(r.path == PM_LOAN for r in sim.requests)
