@@ -229,6 +229,8 @@ class Session:
                     await self.limiter.release(reservation)
                 raise
         await self.limiter.reconcile(costs, reservation, resp.headers)
+        if log.isEnabledFor(logging.DEBUG):  # skip formatting on the hot path unless wanted
+            log.debug("%s %s -> %d", spec.method, spec.path, resp.status)
         return resp
 
     async def _cancelled(self, spec: Endpoint, reservation: Reservation, sending: bool) -> None:

@@ -60,3 +60,15 @@ async def test_cli_wrong_secret_one_line_error() -> None:
     assert code == 1 and out == ""
     assert "-1022" in err and len(err.strip().splitlines()) == 1
     assert "wrong-secret-123" not in err
+
+
+async def test_cli_simulator_clean_under_warnings_as_errors() -> None:
+    """`python -W error -X dev` runs the main job with no warning at all (no unclosed session)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-W", "error", "-X", "dev", "-m", "binance_pm", "pm-loan", "--simulator",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    assert err.decode() == ""
+    assert json.loads(out)["asset"] == "BUSD"

@@ -212,3 +212,24 @@ async def test_secret_never_logged_or_shown(
     for text in texts:
         assert secret not in text
         assert "signature=" not in text
+
+
+def test_unused_client_needs_no_close() -> None:
+    """A client that never sent anything holds no aiohttp session: nothing to warn about."""
+    import gc
+
+    client = Client(api_key="k", api_secret="s")
+    assert client._session.http is None
+    del client
+    gc.collect()
+
+
+async def test_debug_log_names_request_not_query(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG each request logs method, path and status, never the query string."""
+    caplog.set_level(logging.DEBUG, logger="binance_pm")
+    await client.account.pm_loan()
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("GET /sapi/v1/portfolio/pmLoan -> 200" in line for line in lines), lines
+    assert not any("timestamp=" in line or "signature" in line for line in lines)
