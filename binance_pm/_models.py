@@ -14,17 +14,31 @@ from typing import Any, Self
 
 import attrs
 
-__all__ = ["PmLoan", "RepayResult", "dec", "ms_to_datetime"]
+__all__ = ["PmLoan", "RepayResult", "dec", "ms_to_datetime", "text"]
 
 
 
 def dec(value: object) -> Decimal:
-    """An amount from Binance: a string (thousands separators tolerated) or an exact JSON number."""
+    """An amount from Binance: a string (thousands separators tolerated) or an exact JSON number.
+
+    NaN and infinities are refused: a model never carries an amount that is not a number.
+    """
     if isinstance(value, str):
-        return Decimal(value.replace(",", "") if "," in value else value)
-    if isinstance(value, Decimal | int) and not isinstance(value, bool):
-        return Decimal(value)
-    raise TypeError(f"expected a decimal string, got {type(value).__name__}")
+        d = Decimal(value.replace(",", "") if "," in value else value)
+    elif isinstance(value, Decimal | int) and not isinstance(value, bool):
+        d = Decimal(value)
+    else:
+        raise TypeError(f"expected a decimal string, got {type(value).__name__}")
+    if not d.is_finite():
+        raise ValueError(f"amount is not a finite number: {value!r}")
+    return d
+
+
+def text(value: object) -> str:
+    """A string field; anything else is a malformed answer, not something to coerce."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
 
 
 def ms_to_datetime(value: object) -> datetime:
@@ -44,7 +58,7 @@ class PmLoan:
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
-        return cls(asset=str(data["asset"]), amount=dec(data["amount"]), raw=data)
+        return cls(asset=text(data["asset"]), amount=dec(data["amount"]), raw=data)
 
 
 @attrs.frozen
