@@ -93,7 +93,9 @@ class ServerClock:
                 await self._sync()
 
     def now_ms(self) -> int:
-        """Estimated server time in integer milliseconds."""
+        """Estimated server time in integer milliseconds (local wall time until the first sync)."""
+        if not self._synced:
+            return int(self.wall() * 1000)
         return int(self._anchor_server_ms + (self.monotonic() - self._anchor_mono) * 1000)
 
     def set(self, server_ms: float, *, rtt: float = 0.0) -> None:

@@ -351,12 +351,25 @@ class Session:
         url = URL(f"{self.base_url}/api/v3/time", encoded=True)
         tmo = self._client_timeout
         for attempt in range(self.retry.max_retries + 1):
+            ban = self.limiter.snapshot()
+            if ban.banned:  # a banned IP sends nothing, not even a time request
+                wait = max(u.timestamp() for u in ban.blocked_until.values()) - time.time()
+                raise RateLimitError("IP banned: no server-time request", retry_after=wait,
+                                     banned=True)
             try:
                 resp = await self._send("GET", url, tmo)
             except (_NotSent, _MaybeSent) as err:
                 failure: BinanceError = TransportError(f"GET /api/v3/time: {err}")
                 failure.__cause__ = err.__cause__
             else:
+                if resp.status in (418, 429):
+                    banned = resp.status == 418
+                    told = parse_retry_after(resp.headers.get("Retry-After"))
+                    if told is None:
+                        told = DEFAULT_BAN_S if banned else self.limiter.window_remaining()
+                    await self.limiter.block(WeightKind.API, told, banned=banned)
+                    raise RateLimitError(f"GET /api/v3/time: HTTP {resp.status}",
+                                         retry_after=told, banned=banned, status=resp.status)
                 try:
                     data = _decode(resp.body)
                     if resp.status == 200:

@@ -219,3 +219,18 @@ async def test_cancel_before_sending_gives_weight_back(sim: FakeBinance, client:
         await task
     assert all(b.used == 0 for b in client.weights.buckets)
     assert not any(r.path == PM_LOAN for r in sim.requests)
+
+
+async def test_ban_during_clock_sync(make_client: ClientFactory, sim: FakeBinance) -> None:
+    """A 418 on the server-time request raises RateLimitError and nothing more is sent."""
+    from binance_pm import RateLimitError
+
+    client = make_client()
+    sim.inject(Fault.status_code(418, body='{"code":-1003,"msg":"banned"}',
+                                 headers={"Retry-After": "300"}, path="/api/v3/time"))
+    with pytest.raises(RateLimitError) as info:
+        await client.account.pm_loan()
+    assert info.value.banned and info.value.retry_after == 300
+    with pytest.raises(RateLimitError):
+        await client.account.pm_loan()
+    assert len(sim.requests) == 1
