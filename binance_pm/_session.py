@@ -262,7 +262,12 @@ class Session:
         http = self._http()
         try:
             async with http.request(
-                method, url, headers=self._headers, timeout=timeout, allow_redirects=False
+                method,
+                url,
+                headers=self._headers,
+                timeout=timeout,
+                allow_redirects=False,
+                raise_for_status=False,  # a caller's session may set it; statuses are ours to map
             ) as resp:
                 body = await resp.read()
                 return _Response(resp.status, resp.headers, body)

@@ -233,3 +233,13 @@ async def test_debug_log_names_request_not_query(
     lines = [r.getMessage() for r in caplog.records]
     assert any("GET /sapi/v1/portfolio/pmLoan -> 200" in line for line in lines), lines
     assert not any("timestamp=" in line or "signature" in line for line in lines)
+
+
+async def test_callers_session_with_raise_for_status(sim: FakeBinance) -> None:
+    """A caller's session that raises for status still gives our typed errors, no URL in text."""
+    async with aiohttp.ClientSession(raise_for_status=True) as http, Client(
+        api_key=sim.api_key, api_secret="wrong", base_url=sim.base_url, session=http
+    ) as client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.account.pm_loan()
+        assert info.value.code == -1022 and "signature" not in str(info.value)
