@@ -161,7 +161,8 @@ class Session:
         retries = 0
         resynced = False
         while True:
-            generation = self.clock.generation
+            await self.clock.ensure_synced()
+            generation = self.clock.generation  # after the sync: a -1021 then means "resync"
             resp = await self._exchange(spec, query, rw, costs, tmo, deadline)
             if not isinstance(resp, _Response):  # not sent, or an idempotent call: retry
                 retries = await self._backoff_or_give_up(spec, retries, resp)
@@ -172,7 +173,7 @@ class Session:
                 continue
             data, code, message = self._interpret(spec, resp)
             if code is None and 200 <= status < 300:
-                return self._parse(spec, data, parse, status)
+                return self._parse(spec, data, parse)
             if code == -1021 and not resynced:
                 resynced = True  # not executed: safe to re-sign and resend once, POST included
                 log.info("%s %s: -1021, resyncing server time", spec.method, spec.path)
@@ -199,7 +200,6 @@ class Session:
         deadline: float,
     ) -> _Response | _NotSent | _MaybeSent:
         """Reserve, sign, send once. A returned failure means "retry" (never a maybe-sent POST)."""
-        await self.clock.ensure_synced()
         slots = self._slots
         if slots is None:
             slots = self._slots = asyncio.Semaphore(self.pool_size)
@@ -335,7 +335,7 @@ class Session:
             return data, None, _excerpt(resp.body)
         return data, None, ""
 
-    def _parse(self, spec: Endpoint, data: Any, parse: Callable[[Any], T], status: int) -> T:
+    def _parse(self, spec: Endpoint, data: Any, parse: Callable[[Any], T]) -> T:
         try:
             return parse(data)
         except KeyError as err:

@@ -99,3 +99,23 @@ async def test_concurrent_first_calls_share_one_sync(
     client = make_client()
     await asyncio.gather(*(client.account.pm_loan() for _ in range(50)))
     assert _time_calls(sim) == 3
+
+
+async def test_minus_1021_right_after_first_sync_still_resyncs(
+    sim: FakeBinance, client: object
+) -> None:
+    """The server clock jumps between the first sync and the first request: resync, retry, ok."""
+    from binance_pm import Client
+
+    assert isinstance(client, Client)
+    original = sim.now_ms
+
+    def now_ms() -> int:
+        # Three time samples at the true time; from then on the server clock is 20 s ahead.
+        return original() + (20_000 if _time_calls(sim) >= 3 else 0)
+
+    sim.now_ms = now_ms  # type: ignore[method-assign]
+    assert (await client.account.pm_loan()).asset == "BUSD"
+    statuses = [r.status for r in sim.requests if r.path != TIME]
+    assert statuses == [400, 200]
+    assert _time_calls(sim) == 6
