@@ -359,8 +359,10 @@ class Session:
             ban = self.limiter.snapshot()
             if ban.banned:  # a banned IP sends nothing, not even a time request
                 wait = max(u.timestamp() for u in ban.blocked_until.values()) - time.time()
-                raise RateLimitError("IP banned: no server-time request", retry_after=wait,
-                                     banned=True)
+                if wait > self.max_wait:
+                    raise RateLimitError("IP banned: no server-time request", retry_after=wait,
+                                         banned=True)
+                await self.sleep(max(0.0, wait))
             try:
                 resp = await self._send("GET", url, tmo)
             except (_NotSent, _MaybeSent) as err:

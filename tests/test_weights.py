@@ -1,0 +1,183 @@
+"""Weight accounting against the simulator with small limits and short windows: never a 429."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+import pytest
+
+from binance_pm import Client, RateLimitError, RetryPolicy
+from binance_pm.limits import InMemoryWindowStore, Slot, WeightKind, WeightLimiter
+from binance_pm.testing import FakeBinance, Fault
+
+PM_LOAN = "/sapi/v1/portfolio/pmLoan"
+REPAY = "/sapi/v1/portfolio/repay"
+LOAN_BUCKET = f"UID:{PM_LOAN}"
+
+
+def _client(sim: FakeBinance, **kwargs: object) -> Client:
+    kwargs.setdefault("retry", RetryPolicy(max_retries=2, base=0.001, cap=0.005))
+    return Client(api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url,
+                  **kwargs)  # type: ignore[arg-type]
+
+
+def _per_window(sim: FakeBinance, bucket: str) -> dict[int, int]:
+    out: dict[int, int] = defaultdict(int)
+    for (b, window), used in sim.used_by_window.items():
+        if b == bucket:
+            out[window] = used
+    return dict(sorted(out.items()))
+
+
+async def test_thousand_concurrent_calls_never_429_and_use_the_budget() -> None:
+    """1,000 concurrent pm_loan calls: no 429, never over the limit, >= 90% of the budget used."""
+    limit = 100_000  # 200 calls of weight 500 per 1 s window
+    async with FakeBinance(uid_weight_limit=limit, weight_window_s=1.0, record=False) as sim:
+        async with _client(sim, uid_weight_limit=limit, weight_window_s=1.0, max_wait=60) as c:
+            results = await asyncio.gather(*(c.account.pm_loan() for _ in range(1000)))
+        assert len(results) == 1000
+        assert sim.status_counts[429] == 0 and sim.status_counts[200] >= 1000
+        windows = _per_window(sim, LOAN_BUCKET)
+        assert max(windows.values()) <= limit
+        full = list(windows.values())[:-1]  # the last window only held what was left
+        assert sum(windows.values()) == 1000 * 500
+        assert sum(full) >= 0.9 * limit * len(full), windows
+
+
+async def test_weight_used_elsewhere_slows_this_client_via_headers() -> None:
+    """Weight burned by another program shows in the headers and makes this client wait."""
+    limit = 5000
+    async with FakeBinance(uid_weight_limit=limit, weight_window_s=2.0) as sim, _client(
+        sim, uid_weight_limit=limit, weight_window_s=2.0
+    ) as client:
+        await client.account.pm_loan()
+        window = sim.now_ms() // 2000
+        if sim.now_ms() % 2000 > 1500:  # too close to the roll for a clean test: start afresh
+            await asyncio.sleep(0.6)
+            window = sim.now_ms() // 2000
+        sim.burn("UID", PM_LOAN, 4000)  # another bot on the same account
+        await client.account.pm_loan()  # learns "used" from the header
+        assert any(b.used >= 4500 for b in client.weights.buckets)
+        await client.account.pm_loan()
+        last = [r for r in sim.requests if r.path == PM_LOAN][-1]
+        assert sim.status_counts[429] == 0
+        assert last.server_ms // 2000 > window  # it waited for the window to roll
+
+
+async def test_429_retry_after_is_honoured_for_the_kind() -> None:
+    """After a 429 with Retry-After: 2, no UID request goes out for 2 s; then it is resent."""
+    async with FakeBinance() as sim, _client(sim) as client:
+        await client.account.pm_loan()
+        sim.inject(Fault.status_code(429, body='{"code":-1003,"msg":"Too much request weight"}',
+                                     headers={"Retry-After": "2"}, path=PM_LOAN))
+        loan_task = asyncio.create_task(client.account.pm_loan())
+        await asyncio.sleep(0.2)
+        assert client.weights.blocked_until  # visible while in force
+        repay_task = asyncio.create_task(client.account.repay())  # same kind: must wait too
+        await asyncio.gather(loan_task, repay_task)
+        calls = [r for r in sim.requests if r.path in (PM_LOAN, REPAY)]
+        rejected = next(r for r in calls if r.status == 429)
+        after = [r for r in calls if r.server_ms > rejected.server_ms]
+        assert after and all(r.server_ms >= rejected.server_ms + 1990 for r in after)
+        assert len(sim.executed(REPAY)) == 1
+
+
+async def test_418_stops_every_request_until_the_ban_ends() -> None:
+    """A 418 with Retry-After: 1 stops all kinds (IP and UID) until it ends, then they go."""
+    async with FakeBinance() as sim, _client(sim) as client:
+        await client.account.pm_loan()
+        sim.inject(Fault.status_code(418, body='{"code":-1003,"msg":"IP banned"}',
+                                     headers={"Retry-After": "1"}, path=PM_LOAN))
+        first = asyncio.create_task(client.account.pm_loan())
+        await asyncio.sleep(0.2)
+        assert client.weights.banned
+        await asyncio.gather(first, client.account.repay(), client.server_time())
+        calls = [r for r in sim.requests if r.path != "/api/v3/time"]
+        banned_at = next(r for r in calls if r.status == 418).server_ms
+        assert all(r.server_ms >= banned_at + 990 for r in calls if r.server_ms > banned_at)
+
+
+async def test_rate_limit_error_when_wait_exceeds_max_wait() -> None:
+    """A Retry-After longer than max_wait: RateLimitError at once, and nothing sent meanwhile."""
+    async with FakeBinance() as sim, _client(sim, max_wait=0.5) as client:
+        await client.account.pm_loan()
+        sim.inject(Fault.status_code(429, body='{"code":-1003,"msg":"Too much"}',
+                                     headers={"Retry-After": "30"}, path=PM_LOAN))
+        with pytest.raises(RateLimitError) as info:
+            await client.account.pm_loan()
+        assert info.value.retry_after == 30 and not info.value.banned and info.value.status == 429
+        sent = len(sim.requests)
+        with pytest.raises(RateLimitError):
+            await client.account.pm_loan(max_wait=5)
+        assert len(sim.requests) == sent
+
+
+async def test_full_budget_with_max_wait_zero_raises_without_sending(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Budget spent and max_wait=0: RateLimitError before sending; with a wait, a DEBUG line."""
+    caplog.set_level(logging.DEBUG, logger="binance_pm")
+    async with FakeBinance(uid_weight_limit=1000, weight_window_s=1.0) as sim, _client(
+        sim, uid_weight_limit=1000, weight_window_s=1.0
+    ) as client:
+        await client.account.pm_loan()
+        await client.account.pm_loan(max_wait=2)
+        sent = len(sim.requests)
+        with pytest.raises(RateLimitError) as info:
+            await client.account.pm_loan(max_wait=0)
+        assert 0 < info.value.retry_after <= 1.2 and info.value.status is None
+        assert len(sim.requests) == sent
+        await client.account.pm_loan(max_wait=2)
+        assert "waiting" in caplog.text and sim.status_counts[429] == 0
+
+
+async def test_weights_snapshot() -> None:
+    """client.weights shows used, limit and reset time per bucket, per kind."""
+    async with FakeBinance() as sim, _client(sim) as client:
+        await client.account.pm_loan()
+        snap = client.weights
+        (loan,) = [b for b in snap.buckets if b.key == LOAN_BUCKET]
+        assert (loan.kind, loan.used, loan.limit) == (WeightKind.UID, 500, 180_000)
+        assert loan.resets_at.timestamp() * 1000 > sim.now_ms()
+        assert snap.for_kind(WeightKind.IP) == () and not snap.banned
+
+
+async def test_cancelled_waiters_hold_no_weight() -> None:
+    """Tasks cancelled while waiting for budget hold nothing; the store counts exactly one call."""
+    store = InMemoryWindowStore()
+    async with FakeBinance(uid_weight_limit=500, weight_window_s=60.0) as sim, _client(
+        sim, uid_weight_limit=500, weight_window_s=60.0, limiter_store=store
+    ) as client:
+        await client.account.pm_loan()
+        window = sim.now_ms() // 60_000
+        waiters = [asyncio.create_task(client.account.pm_loan()) for _ in range(5)]
+        await asyncio.sleep(0.2)
+        for task in waiters:
+            task.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+        assert store.used(LOAN_BUCKET, window) == 500
+        assert sum(1 for r in sim.requests if r.path == PM_LOAN) == 1
+
+
+async def test_multi_cost_reservation_is_all_or_nothing() -> None:
+    """A request with two costs is charged both or neither."""
+    now = [10_000]
+    limiter = WeightLimiter(now_ms=lambda: now[0], window_s=60.0, edge_ms=lambda: 0.0)
+    costs = ((WeightKind.UID, "UID:/a", 100_000), (WeightKind.IP, "IP:/b", 10_000))
+    await limiter.acquire(costs, max_wait=0)
+    with pytest.raises(RateLimitError):
+        await limiter.acquire(((WeightKind.UID, "UID:/a", 10), (WeightKind.IP, "IP:/b", 5000)), 0)
+    store = limiter.store
+    assert isinstance(store, InMemoryWindowStore)
+    assert store.used("UID:/a", 0) == 100_000 and store.used("IP:/b", 0) == 10_000
+
+
+async def test_edge_reservation_charges_both_windows() -> None:
+    """Near a boundary the server may see the other window: both are charged."""
+    now = [59_990]
+    limiter = WeightLimiter(now_ms=lambda: now[0], window_s=60.0, edge_ms=lambda: 50.0)
+    res = await limiter.acquire(((WeightKind.UID, "UID:/a", 7),), max_wait=0)
+    assert sorted(s.window for s in res.slots) == [0, 1]
+    assert res.slots[0] == Slot("UID:/a", 0, 7, 180_000)
