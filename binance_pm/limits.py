@@ -35,7 +35,7 @@ from ._constants import (
     HEADER_USED_IP,
     HEADER_USED_UID,
 )
-from ._errors import RateLimitError
+from ._errors import RateLimitError, TransportError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -257,6 +257,18 @@ class RedisWindowStore:
         self._release = redis.register_script(_RELEASE_LUA)
         self._observe = redis.register_script(_OBSERVE_LUA)
         self._block = redis.register_script(_BLOCK_LUA)
+        # Never ask for more connections than the pool has: redis-py fails fast, it doesn't queue.
+        pool_max = getattr(redis.connection_pool, "max_connections", 0) or 50
+        self._gate = asyncio.Semaphore(max(1, min(int(pool_max), 50)))
+
+    async def _call(self, script: Any, keys: list[str], args: list[int]) -> Any:
+        from redis.exceptions import RedisError
+
+        try:
+            async with self._gate:
+                return await script(keys=keys, args=args)
+        except RedisError as err:
+            raise TransportError(f"rate-limit store (Redis) failed: {type(err).__name__}") from err
 
     def __repr__(self) -> str:
         return f"RedisWindowStore(prefix={self._prefix!r})"
@@ -276,20 +288,22 @@ class RedisWindowStore:
         args: list[int] = [now_ms, len(scopes), self._ttl_ms]
         for s in slots:
             args += [s.amount, s.limit]
-        ok, until, banned = await self._reserve(keys=keys, args=args)
+        ok, until, banned = await self._call(self._reserve, keys, args)
         return ReserveResult(bool(ok), int(until), bool(banned))
 
     async def release(self, slots: Sequence[Slot]) -> None:
-        await self._release(
-            keys=[self._count_key(s.key, s.window) for s in slots], args=[s.amount for s in slots]
+        await self._call(
+            self._release,
+            [self._count_key(s.key, s.window) for s in slots],
+            [s.amount for s in slots],
         )
 
     async def observe(self, key: str, window: int, used: int) -> None:
-        await self._observe(keys=[self._count_key(key, window)], args=[used, self._ttl_ms])
+        await self._call(self._observe, [self._count_key(key, window)], [used, self._ttl_ms])
 
     async def block(self, scope: str, until_ms: int, banned: bool) -> None:
         ttl = max(1, until_ms - int(time.time() * 1000)) + self._ttl_ms
-        await self._block(keys=[self._block_key(scope)], args=[until_ms, int(banned), ttl])
+        await self._call(self._block, [self._block_key(scope)], [until_ms, int(banned), ttl])
 
 
 @attrs.frozen
