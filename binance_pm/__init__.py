@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._catalogue import RepaySource
+from ._catalogue import EarnAsset, EarnTransferType, FutureType, RepaySource, TransferSide
 from ._client import Client
 from ._clock import ServerClock
 from ._config import NOT_GIVEN, RetryPolicy, Timeout
@@ -21,7 +21,30 @@ from ._errors import (
     TimestampError,
     TransportError,
 )
-from ._models import PmLoan, RepayResult
+from ._models import (
+    AccountInfo,
+    AccountStatus,
+    AccountType,
+    Ack,
+    AssetIndexPrice,
+    AssetLeverage,
+    AutoRepayFuturesStatus,
+    Balance,
+    BnbTransferResult,
+    CollateralRate,
+    CollateralTier,
+    DeltaMode,
+    EarnAssetBalance,
+    InterestRecord,
+    MarginCallLevel,
+    PmLoan,
+    RepayHistoryPage,
+    RepayRecord,
+    RepayResult,
+    RiskUnitMaintenance,
+    SpanAccountInfo,
+    TieredCollateralRate,
+)
 from ._signing import Ed25519Signer, HmacSigner, RsaSigner, Signer
 from .limits import WeightKind, WeightsSnapshot, WeightUsage
 
@@ -32,27 +55,51 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "APIError",
+    "AccountInfo",
+    "AccountStatus",
+    "AccountType",
+    "Ack",
+    "AssetIndexPrice",
+    "AssetLeverage",
     "AuthenticationError",
+    "AutoRepayFuturesStatus",
+    "Balance",
     "BinanceError",
+    "BnbTransferResult",
     "Client",
+    "CollateralRate",
+    "CollateralTier",
+    "DeltaMode",
+    "EarnAsset",
+    "EarnAssetBalance",
+    "EarnTransferType",
     "Ed25519Signer",
     "ExecutionUnknownError",
+    "FutureType",
     "HmacSigner",
+    "InterestRecord",
     "InvalidParameterError",
     "InvalidResponseError",
+    "MarginCallLevel",
     "NOT_GIVEN",
     "PmLoan",
     "PortfolioMarginError",
     "RateLimitError",
+    "RepayHistoryPage",
+    "RepayRecord",
     "RepayResult",
     "RepaySource",
     "RetryPolicy",
+    "RiskUnitMaintenance",
     "RsaSigner",
     "ServerClock",
     "ServerError",
     "Signer",
+    "SpanAccountInfo",
+    "TieredCollateralRate",
     "Timeout",
     "TimestampError",
+    "TransferSide",
     "TransportError",
     "WeightKind",
     "WeightUsage",

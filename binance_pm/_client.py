@@ -25,6 +25,7 @@ from ._constants import (
     DEFAULT_UID_WEIGHT_LIMIT,
     DEFAULT_WEIGHT_WINDOW_S,
 )
+from ._market import Market
 from ._secret import Secret
 from ._session import Session
 from ._signing import HmacSigner, Signer, load_private_key
@@ -142,6 +143,7 @@ class Client:
             rng=rng if rng is not None else random.Random(),
         )
         self.account = Account(self._session)
+        self.market = Market(self._session)
 
     async def _fetch_time(self) -> int:
         return await self._session.fetch_server_time()

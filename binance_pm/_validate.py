@@ -11,8 +11,11 @@ from ._constants import MAX_RECV_WINDOW_MS
 
 __all__ = [
     "check_recv_window",
+    "check_time_range",
     "decimal_in",
     "enum_of",
+    "enum_subset",
+    "flag",
     "int_in",
     "positive_decimal",
     "text",
@@ -89,6 +92,30 @@ def enum_of(cls: type[enum.StrEnum]) -> Check:
     return check
 
 
+def enum_subset(cls: type[enum.StrEnum], *allowed: enum.StrEnum) -> Check:
+    """A member of ``cls`` (or its value) that is one of ``allowed``: an endpoint taking fewer."""
+    member = enum_of(cls)
+
+    def check(name: str, value: object) -> enum.StrEnum:
+        try:
+            got = member(name, value)
+        except ValueError:
+            got = None
+        if not isinstance(got, cls) or got not in allowed:
+            names = ", ".join(m.value for m in allowed)
+            raise ValueError(f"{name} must be one of {names}; got {value!r}")
+        return got
+
+    return check
+
+
+def flag(name: str, value: object) -> bool:
+    """A real bool (sent as ``true``/``false``); the string "false" is truthy, so it is refused."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+    return value
+
+
 def text(name: str, value: object) -> str:
     """A non-empty printable string (no control characters: they have no place in a parameter)."""
     if not isinstance(value, str):
@@ -120,3 +147,26 @@ def check_recv_window(value: object) -> int:
     if not 0 < value <= MAX_RECV_WINDOW_MS:
         raise ValueError(f"recv_window must be within 1..{MAX_RECV_WINDOW_MS} ms, got {value}")
     return value
+
+
+def check_time_range(
+    start: object,
+    end: object,
+    *,
+    max_span_ms: int | None = None,
+    names: tuple[str, str] = ("start", "end"),
+) -> None:
+    """Cross-parameter rule: ``start <= end`` and, when given, ``end - start <= max_span_ms``.
+
+    Either bound may be None (not sent); each is checked with :func:`time_ms` first, so a bad type
+    is named before the range is.
+    """
+    lo = None if start is None else time_ms(names[0], start)
+    hi = None if end is None else time_ms(names[1], end)
+    if lo is None or hi is None:
+        return
+    if lo > hi:
+        raise ValueError(f"{names[0]} must not be after {names[1]}")
+    if max_span_ms is not None and hi - lo > max_span_ms:
+        days = max_span_ms / 86_400_000
+        raise ValueError(f"{names[0]}..{names[1]} spans more than {days:g} days (Binance's limit)")
