@@ -100,3 +100,7 @@ def repay(state: AccountState, params: Mapping[str, str], now: int) -> Any:
     state.repay_history.append((state.loan_asset, state.loan_amount, now))
     state.loan_amount = Decimal(0)
     return {"tranId": state.next_tran_id()}
+
+
+# The other endpoints register themselves on import; they need ``route`` defined above.
+from . import _routes_account, _routes_market  # noqa: E402, F401
