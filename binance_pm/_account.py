@@ -6,7 +6,7 @@ on the wire) and its model's parser. Rules that tie two parameters together live
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from decimal import Decimal
 
@@ -194,7 +194,7 @@ class Account:
         recv_window: int | NotGivenType = NOT_GIVEN,
         timeout: Timeout | float | NotGivenType = NOT_GIVEN,
         max_wait: float | NotGivenType = NOT_GIVEN,
-    ) -> AsyncIterator[RepayRecord]:
+    ) -> AsyncGenerator[RepayRecord, None]:
         """Every repayment from ``start`` to ``end`` (default: now), oldest first.
 
         ``async for row in client.account.iter_repay_history(start=...)``. Splits the range into
@@ -248,7 +248,7 @@ class Account:
         recv_window: int | NotGivenType = NOT_GIVEN,
         timeout: Timeout | float | NotGivenType = NOT_GIVEN,
         max_wait: float | NotGivenType = NOT_GIVEN,
-    ) -> AsyncIterator[InterestRecord]:
+    ) -> AsyncGenerator[InterestRecord, None]:
         """Every interest record from ``start`` to ``end`` (default: now), oldest first.
 
         Walks 30-day windows and, inside each, moves past the rows already read using their

@@ -19,7 +19,7 @@ Every request goes through the session, so the weight limiter paces the walk.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterator
 from datetime import datetime
 from typing import TypeVar
 
@@ -88,7 +88,7 @@ def _emit(
 
 async def iter_repay_history(
     fetch: FetchRepayPage, start_ms: int, end_ms: int, *, size: int, span_ms: int = REPAY_WINDOW_MS
-) -> AsyncIterator[RepayRecord]:
+) -> AsyncGenerator[RepayRecord, None]:
     """Every repayment in ``[start_ms, end_ms]``, oldest first."""
     carried: set[Hashable] = set()
     for lo, hi in windows(start_ms, end_ms, span_ms):
@@ -108,7 +108,7 @@ async def iter_repay_history(
 async def iter_interest_history(
     fetch: FetchInterest, start_ms: int, end_ms: int, *, size: int,
     span_ms: int = INTEREST_WINDOW_MS,
-) -> AsyncIterator[InterestRecord]:
+) -> AsyncGenerator[InterestRecord, None]:
     """Every interest record in ``[start_ms, end_ms]``, oldest first."""
     carried: set[Hashable] = set()
     for lo, hi in windows(start_ms, end_ms, span_ms):
