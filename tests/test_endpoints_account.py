@@ -23,6 +23,7 @@ from binance_pm import (
     EarnTransferType,
     ExecutionUnknownError,
     FutureType,
+    HmacSigner,
     InterestRecord,
     InvalidResponseError,
     MarginCallLevel,
@@ -326,3 +327,13 @@ async def test_post_missing_field_is_execution_unknown(client: Client, sim: Fake
     sim.inject(Fault.status_code(200, body="{}", execute=True, path=f"{PM}/bnb-transfer"))
     with pytest.raises(ExecutionUnknownError, match="tranId"):
         await client.account.bnb_transfer(amount=Decimal("1"), transfer_side="TO_UM")
+
+
+def test_bnb_transfer_signs_like_the_catalogue_vector() -> None:
+    """The spec's parameter order reproduces the catalogue's derived HMAC vector for bnb-transfer."""
+    query = catalogue.BNB_TRANSFER.encode({"amount": Decimal("0.5"), "transfer_side": "TO_UM"})
+    signed = f"{query}&recvWindow=5000&timestamp=1499827319559".encode()
+    secret = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
+    assert HmacSigner(secret).sign(signed) == (
+        "568f696724feaf27a0c947dca6f3b8c7cec767ac3ddf0565fbc31bd0b9e04ed1"
+    )
