@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import aiohttp
@@ -9,15 +10,24 @@ import aiohttp
 import binance_pm
 from binance_pm import (
     NOT_GIVEN,
+    AccountInfo,
+    AccountStatus,
     APIError,
+    AssetIndexPrice,
+    Balance,
     Client,
+    EarnTransferType,
     ExecutionUnknownError,
+    FutureType,
+    MarginCallLevel,
     PmLoan,
     RateLimitError,
+    RepayRecord,
     RepayResult,
     RepaySource,
     RetryPolicy,
     Timeout,
+    TransferSide,
     WeightsSnapshot,
 )
 from binance_pm.limits import InMemoryWindowStore, WeightKind
@@ -32,6 +42,21 @@ async def usage(http: aiohttp.ClientSession) -> None:
         loan = await client.account.pm_loan(timeout=Timeout(total=5, connect=1), recv_window=NOT_GIVEN)
         result: RepayResult = await client.account.repay(from_=RepaySource.MARGIN)
         tran_id: int = result.tran_id
+        info: AccountInfo = await client.account.account_info(recv_window=10_000)
+        normal: bool = info.account_status == AccountStatus.NORMAL
+        balances: tuple[Balance, ...] = await client.account.balance(asset="USDT")
+        await client.account.bnb_transfer(amount=Decimal("0.5"), transfer_side=TransferSide.TO_UM)
+        await client.account.asset_collection(asset="USDT", amount="10", future_type=FutureType.UM)
+        await client.account.earn_asset_transfer(
+            asset="LDUSDT", transfer_type=EarnTransferType.EARN_TO_FUTURE, amount=Decimal(1)
+        )
+        level: MarginCallLevel = await client.account.set_margin_call_level(level=Decimal("1.5"))
+        maybe: Decimal | None = level.level
+        async for row in client.account.iter_repay_history(start=datetime(2024, 1, 1, tzinfo=UTC)):
+            repaid: RepayRecord = row
+            del repaid
+        prices: tuple[AssetIndexPrice, ...] = await client.market.asset_index_prices(asset="BTC")
+        del normal, balances, maybe, prices
         snapshot: WeightsSnapshot = client.weights
         used: int = sum(b.used for b in snapshot.for_kind(WeightKind.UID))
         offset: float = client.clock.offset_ms
