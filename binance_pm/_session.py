@@ -67,9 +67,17 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
+# json.loads(..., parse_float=Decimal) builds a new JSONDecoder on every call; build it once.
+_JSON = json.JSONDecoder(parse_float=Decimal)
+
+
 def _decode(body: bytes) -> Any:
-    """JSON with exact decimals; raises ValueError on anything that is not JSON."""
-    return json.loads(body, parse_float=Decimal)
+    """JSON with exact decimals; raises ValueError on anything that is not JSON.
+
+    The same steps as ``json.loads(body, parse_float=Decimal)``: detect UTF-8/16/32, decode with
+    ``surrogatepass``, parse.
+    """
+    return _JSON.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
 
 
 def _excerpt(body: bytes) -> str:
