@@ -53,6 +53,22 @@ class _Response:
     body: bytes
 
 
+Costs = tuple[tuple[WeightKind, str, int], ...]
+
+
+@attrs.frozen
+class _Prepared:
+    """The parts of one endpoint's requests that never change on this session, built once.
+
+    ``costs`` is None when the weight depends on the arguments; ``bare`` says that calling with
+    no arguments is valid, so its query is the empty string.
+    """
+
+    spec: Endpoint
+    costs: Costs | None
+    bare: bool
+
+
 class _NotSent(Exception):
     """The request never left this machine (connect/DNS/TLS failure): always safe to retry."""
 
@@ -107,11 +123,29 @@ class Session:
     _slots: asyncio.Semaphore | None = None
     _headers: dict[str, str] = attrs.field(factory=dict)
     _client_timeout: aiohttp.ClientTimeout = attrs.field(init=False)
+    # id(spec) -> its constant parts (the entry keeps the spec alive, so an id is never reused).
+    _prepared: dict[int, _Prepared] = attrs.field(init=False, factory=dict)
+    # (scheme, authority, path prefix) of base_url, and the base_url they were taken from.
+    _origin: tuple[str, str, str] | None = attrs.field(init=False, default=None)
+    _origin_of: str | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         if self.api_key is not None:
             self._headers = {HEADER_API_KEY: self.api_key}
         self._client_timeout = _timeout(self.timeout)
+
+    def _split_base_url(self) -> None:
+        # URL.build from parts skips re-parsing the whole URL on every call; use it only if the
+        # parts give back exactly the base URL (else every call parses the string, as before).
+        self._origin, self._origin_of = None, self.base_url
+        try:
+            base = URL(self.base_url, encoded=True)
+            origin = (base.scheme, base.raw_authority, base.raw_path.rstrip("/"))
+            rebuilt = URL.build(scheme=origin[0], authority=origin[1], path=origin[2], encoded=True)
+        except (ValueError, TypeError):
+            return
+        if str(rebuilt) == self.base_url:
+            self._origin = origin
 
     def __repr__(self) -> str:
         return f"Session(base_url={self.base_url!r}, closed={self.closed})"
@@ -154,7 +188,10 @@ class Session:
         """Send one call described by ``spec`` and return ``parse(json)``; see the module doc."""
         if self.closed:
             raise RuntimeError("this binance_pm client is closed")
-        query = spec.encode(args)
+        prep = self._prepared.get(id(spec))
+        if prep is None or prep.spec is not spec:
+            prep = self._prepare(spec)
+        query = "" if prep.bare and not args else spec.encode(args)
         if spec.signed:
             if self.signer is None:
                 raise ValueError(f"{spec.name}() is a signed call: give api_secret or private_key")
@@ -165,13 +202,13 @@ class Session:
             raise ValueError(f"{spec.name}() needs an API key: give api_key")
         tmo = self._client_timeout if timeout is NOT_GIVEN else _timeout(timeout)
         deadline = time.monotonic() + resolve(max_wait, self.max_wait)
-        costs = spec.costs(args)
+        costs = prep.costs if prep.costs is not None else spec.costs(args)
         retries = 0
         resynced = False
         while True:
             await self.clock.ensure_synced()
             generation = self.clock.generation  # after the sync: a -1021 then means "resync"
-            resp = await self._exchange(spec, query, rw, costs, tmo, deadline)
+            resp = await self._exchange(prep, query, rw, costs, tmo, deadline)
             if not isinstance(resp, _Response):  # not sent, or an idempotent call: retry
                 retries = await self._backoff_or_give_up(spec, retries, resp)
                 continue
@@ -198,16 +235,26 @@ class Session:
                 status, code, message, method=spec.method, path=spec.path, headers=resp.headers
             )
 
+    def _prepare(self, spec: Endpoint) -> _Prepared:
+        try:
+            bare = spec.encode({}) == ""
+        except (TypeError, ValueError):
+            bare = False  # a required parameter: spec.encode raises it on every bare call
+        costs = spec.costs({}) if spec.weight_rule is None else None
+        prep = self._prepared[id(spec)] = _Prepared(spec, costs, bare)
+        return prep
+
     async def _exchange(
         self,
-        spec: Endpoint,
+        prep: _Prepared,
         query: str,
         recv_window: int,
-        costs: tuple[tuple[WeightKind, str, int], ...],
+        costs: Costs,
         timeout: aiohttp.ClientTimeout,
         deadline: float,
     ) -> _Response | _NotSent | _MaybeSent:
         """Reserve, sign, send once. A returned failure means "retry" (never a maybe-sent POST)."""
+        spec = prep.spec
         slots = self._slots
         if slots is None:
             slots = self._slots = asyncio.Semaphore(self.pool_size)
@@ -215,7 +262,7 @@ class Session:
             reservation = await self.limiter.acquire(costs, max(0.0, deadline - time.monotonic()))
             sending = False
             try:
-                url = self._url(spec, query, recv_window)
+                url = self._url(prep, query, recv_window)
                 sending = True
                 resp = await self._send(spec.method, url, timeout)
             except _NotSent as err:
@@ -251,19 +298,27 @@ class Session:
                 spec.path,
             )
 
-    def _url(self, spec: Endpoint, query: str, recv_window: int) -> URL:
+    def _url(self, prep: _Prepared, query: str, recv_window: int) -> URL:
         """Append recvWindow, timestamp and the signature to the already-encoded query."""
+        spec = prep.spec
         if spec.signed:
             assert self.signer is not None
-            parts = [query] if query else []
-            if spec.recv_window:
-                parts.append(f"recvWindow={recv_window}")
-            parts.append(f"timestamp={self.clock.now_ms()}")
-            payload = "&".join(parts)
-            signature = quote_value(self.signer.sign(payload.encode("ascii")))
+            stamp = f"recvWindow={recv_window}&timestamp={self.clock.now_ms()}" if spec.recv_window \
+                else f"timestamp={self.clock.now_ms()}"
+            payload = f"{query}&{stamp}" if query else stamp
+            signature = self.signer.sign(payload.encode("ascii"))
+            if not (signature.isascii() and signature.isalnum()):  # hex needs no escaping
+                signature = quote_value(signature)
             query = f"{payload}&signature={signature}"
+        # encoded=True: the bytes signed are the bytes sent
+        if self._origin_of is not self.base_url:
+            self._split_base_url()
+        if self._origin is not None:
+            scheme, authority, prefix = self._origin
+            return URL.build(scheme=scheme, authority=authority, path=prefix + spec.path,
+                             query_string=query, encoded=True)
         raw = f"{self.base_url}{spec.path}?{query}" if query else f"{self.base_url}{spec.path}"
-        return URL(raw, encoded=True)  # encoded=True: the bytes signed are the bytes sent
+        return URL(raw, encoded=True)
 
     async def _send(self, method: str, url: URL, timeout: aiohttp.ClientTimeout) -> _Response:
         """The only code that touches aiohttp; its exceptions end here."""
@@ -311,7 +366,7 @@ class Session:
         self,
         spec: Endpoint,
         resp: _Response,
-        costs: tuple[tuple[WeightKind, str, int], ...],
+        costs: Costs,
         deadline: float,
     ) -> None:
         """Block the kind (429) or everything (418) for Retry-After, then let the loop wait."""
