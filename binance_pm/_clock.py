@@ -71,7 +71,8 @@ class ServerClock:
         """Server time minus local wall time, in milliseconds (for display; not used to sign)."""
         return self.now_ms() - self.wall() * 1000
 
-    def _stale(self) -> bool:
+    def stale(self) -> bool:
+        """True when the next signed request must wait for a sync (a cheap check, no await)."""
         if not self._synced:
             return True
         elapsed = self.monotonic() - self._anchor_mono
@@ -81,9 +82,9 @@ class ServerClock:
 
     async def ensure_synced(self) -> None:
         """Sync if there is no fresh estimate; concurrent callers share one sync."""
-        if self._stale():
+        if self.stale():
             async with self._lock:
-                if self._stale():
+                if self.stale():
                     await self._sync()
 
     async def resync(self, seen_generation: int) -> None:
