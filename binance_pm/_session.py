@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NamedTuple, NoReturn, TypeVar
 
 import aiohttp
 import attrs
@@ -46,8 +46,7 @@ T = TypeVar("T")
 _EXCERPT = 200
 
 
-@attrs.frozen
-class _Response:
+class _Response(NamedTuple):  # a tuple: the cheapest record to build once per response
     status: int
     headers: Mapping[str, str]
     body: bytes
@@ -206,7 +205,8 @@ class Session:
         retries = 0
         resynced = False
         while True:
-            await self.clock.ensure_synced()
+            if self.clock.stale():  # checked here first: most calls need no coroutine for it
+                await self.clock.ensure_synced()
             generation = self.clock.generation  # after the sync: a -1021 then means "resync"
             resp = await self._exchange(prep, query, rw, costs, tmo, deadline)
             if not isinstance(resp, _Response):  # not sent, or an idempotent call: retry
@@ -324,7 +324,9 @@ class Session:
         """The only code that touches aiohttp; its exceptions end here."""
         http = self._http()
         try:
-            async with http.request(
+            # "async with await": the response's own context (release, wait for close) without
+            # the request wrapper's extra layer of coroutines.
+            async with await http.request(
                 method,
                 url,
                 headers=self._headers,
