@@ -92,6 +92,8 @@ def _decode(body: bytes) -> Any:
     The same steps as ``json.loads(body, parse_float=Decimal)``: detect UTF-8/16/32, decode with
     ``surrogatepass``, parse.
     """
+    if len(body) > 1 and body[0] == 0x7B and body[1]:  # '{' then not NUL: what detect_encoding
+        return _JSON.decode(body.decode("utf-8", "surrogatepass"))  # calls UTF-8, without it
     return _JSON.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
 
 
