@@ -424,18 +424,26 @@ def _chart(rows: list[Row], clients: list[str], concurrencies: list[int]) -> Non
         floor = mine.get("floor")
         names = [c for c in clients if c in mine and mine[c].cpu_ms == mine[c].cpu_ms]
         values = [mine[c].cpu_ms * 1000 for c in names]
-        bars = ax.bar(range(len(names)), values, color=[colours.get(c, "#555") for c in names])
-        for bar, name in zip(bars, names, strict=True):
+        # Cap the axis so the close contenders stay readable; a taller bar is cut and labelled.
+        cap = 2.0 * (floor.cpu_ms * 1000 if floor else max(values, default=1))
+        bars = ax.bar(range(len(names)), [min(v, cap) for v in values],
+                      color=[colours.get(c, "#555") for c in names])
+        for bar, name, value in zip(bars, names, values, strict=True):
             label = f"{mine[name].cpu_ms / floor.cpu_ms:.2f}x" if floor else ""
+            if value > cap:
+                label = f"{value:.0f}µs\n{label}"  # the bar is cut at the axis top
             ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=9, xytext=(0, 2),
-                        textcoords="offset points")
+                        ha="center", va="top" if value > cap else "bottom",
+                        fontsize=8 if value > cap else 9,
+                        xytext=(0, -3 if value > cap else 2), textcoords="offset points",
+                        color="white" if value > cap else "black")
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
         ax.set_title(f"concurrency {conc}")
-        ax.set_ylim(0, max(values, default=1) * 1.15)
+        ax.set_ylim(0, cap * 1.08)
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("CPU µs per pmLoan request (median)")
-    fig.suptitle("Client CPU per request against the simulator (lower is better; labels: x floor)")
+    fig.suptitle("Client CPU per pmLoan request, median (lower is better; labels: x floor; "
+                 "bars past 2x floor are cut)")
     fig.tight_layout()
     fig.savefig(CHART, dpi=110)
     plt.close(fig)
@@ -551,6 +559,10 @@ def _write_long(reports: dict[str, dict[str, Any]]) -> None:
             f"| {client} | {r['start_rss_mib']:.1f} | {r['end_rss_mib']:.1f} "
             f"| {r['end_rss_mib'] - r['start_rss_mib']:+.1f} | {samples} | {r['peak_rss_mib']:.1f} "
             f"| {r['max_conns']} | {r['cpu_ms']:.3f} | {r['rps']:,.0f} | {r['errors']} |")
+    for client, r in reports.items():
+        if r.get("errors"):
+            lines += ["", f"{client}: {r['errors']} of {r['calls']:,} calls failed; first: "
+                      f"`{r['first_error']}`."]
     lines += ["", LONG_END]
     section = "\n".join(lines)
     if RESULTS_MD.exists() and LONG_BEGIN in (text := RESULTS_MD.read_text()) and LONG_END in text:
@@ -575,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated subset of: " + ", ".join(_client_names()))
     parser.add_argument("--concurrency", default="1,50,500")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
+    parser.add_argument("--replot", action="store_true",
+                        help="redraw the chart from benchmarks/out/cells.json (no run)")
     # internal: the simulator and worker processes
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -599,6 +613,12 @@ def main(argv: list[str] | None = None) -> int:
 
     OUT.mkdir(exist_ok=True)
     started = time.monotonic()
+    if args.replot:
+        cells = [Cell(**c) for c in json.loads((OUT / "cells.json").read_text())]
+        names = list(dict.fromkeys(c.client for c in cells))
+        concs = sorted({c.concurrency for c in cells})
+        _chart(_median_rows(cells, names, concs), names, concs)
+        return 0
     if args.long:
         reports: dict[str, dict[str, Any]] = {}
         with _simulator() as (base, port):
