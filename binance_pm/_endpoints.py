@@ -7,6 +7,7 @@ Parameter order in a spec is the order on the wire.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -79,6 +80,6 @@ class Endpoint:
         return encode_pairs(pairs)
 
 
-def choice(name: str, wire: str, cls: type, *, required: bool = False) -> Param:
+def choice(name: str, wire: str, cls: type[enum.StrEnum], *, required: bool = False) -> Param:
     """A parameter restricted to the members of a StrEnum."""
     return Param(name, wire, enum_of(cls), required)

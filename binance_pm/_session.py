@@ -411,8 +411,9 @@ class Session:
             self._bad_success(spec, f"unexpected response shape ({type(err).__name__}: {err})")
 
     def _bad_success(self, spec: Endpoint, message: str) -> NoReturn:
+        message = f"{spec.name}: {message}"
         if spec.is_idempotent:
-            raise InvalidResponseError(f"{spec.name}: {message}")
+            raise InvalidResponseError(message)
         # It executed (2xx) but we cannot say with what result: never report that as a failure.
         raise ExecutionUnknownError(message, method=spec.method, path=spec.path, status=200)
 

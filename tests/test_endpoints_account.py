@@ -325,7 +325,7 @@ async def test_delete_margin_call_level_is_retried(client: Client, sim: FakeBina
 async def test_post_missing_field_is_execution_unknown(client: Client, sim: FakeBinance) -> None:
     """A POST whose 2xx body lacks tranId executed: ExecutionUnknownError, not a failure."""
     sim.inject(Fault.status_code(200, body="{}", execute=True, path=f"{PM}/bnb-transfer"))
-    with pytest.raises(ExecutionUnknownError, match="tranId"):
+    with pytest.raises(ExecutionUnknownError, match=r"bnb_transfer: .*tranId"):
         await client.account.bnb_transfer(amount=Decimal("1"), transfer_side="TO_UM")
 
 

@@ -100,7 +100,7 @@ async def test_200_with_error_body(sim: FakeBinance, client: Client) -> None:
 async def test_200_non_json_get(sim: FakeBinance, client: Client) -> None:
     """A 200 that is not JSON: InvalidResponseError for a GET."""
     sim.inject(Fault.status_code(200, body="<html>ok</html>", path=PM_LOAN, content_type="text/html"))
-    with pytest.raises(InvalidResponseError, match="not JSON"):
+    with pytest.raises(InvalidResponseError, match="pm_loan: response is not JSON"):
         await client.account.pm_loan()
 
 
