@@ -234,3 +234,48 @@ async def test_ban_during_clock_sync(make_client: ClientFactory, sim: FakeBinanc
     with pytest.raises(RateLimitError):
         await client.account.pm_loan()
     assert len(sim.requests) == 1
+
+
+async def test_cancel_while_connecting_leaks_nothing(
+    sim: FakeBinance, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cancelled in the TLS handshake: the socket is closed, the slot freed, the POST's weight kept.
+
+    aiohttp does not say whether a cancelled request got past connecting, so a POST is treated as
+    maybe sent (a warning, weight still counted): over-counting one request is the safe direction.
+    """
+    await client.account.pm_loan()  # clock synced against the simulator
+    peers: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    accepted = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peers.append((reader, writer))  # accept, never answer: the client waits in its TLS handshake
+        accepted.set()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    session = client._session
+    session.base_url = f"https://127.0.0.1:{port}"
+    try:
+        task = asyncio.create_task(client.account.repay())
+        await asyncio.wait_for(accepted.wait(), 5)
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The client closed its half-open connection: the server reads EOF, not a hang.
+        reader = peers[0][0]
+        await asyncio.wait_for(reader.read(), 5)
+        assert reader.at_eof()
+        assert session._slots is not None and session._slots._value == session.pool_size
+        assert "outcome unknown" in caplog.text
+        repay = [b for b in client.weights.buckets if b.key.endswith("/repay")]
+        assert repay and repay[0].used > 0  # the maybe-sent POST stays counted
+    finally:
+        for _, writer in peers:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+        session.base_url = sim.base_url
+    assert _sends(sim, REPAY) == 0 and sim.executed(REPAY) == []
+    await _still_usable(client)
