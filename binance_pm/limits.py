@@ -20,9 +20,9 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import attrs
 
@@ -83,8 +83,7 @@ def bucket_key(kind: WeightKind, path: str) -> str:
     return f"{kind.value}:{path}"
 
 
-@attrs.frozen
-class Slot:
+class Slot(NamedTuple):
     """A charge of ``amount`` to one bucket in one window; a reservation is a tuple of these."""
 
     key: str
@@ -93,13 +92,17 @@ class Slot:
     limit: int
 
 
-@attrs.frozen
-class ReserveResult:
+class ReserveResult(NamedTuple):
     """``ok``: charged. Otherwise ``blocked_until_ms`` > 0 if a Retry-After/ban is in force."""
 
     ok: bool
     blocked_until_ms: int = 0
     banned: bool = False
+
+
+# Tuples, not attrs classes: one or two of each are built per request on the hot path.
+_RESERVED = ReserveResult(True)
+_FULL = ReserveResult(False)
 
 
 class WindowStore(Protocol):
@@ -147,22 +150,29 @@ class InMemoryWindowStore:
         self, slots: Sequence[Slot], scopes: Sequence[str], now_ms: int
     ) -> ReserveResult:
         """Synchronous body of :meth:`reserve` (the limiter's fast path calls it directly)."""
-        until, banned = 0, False
-        for scope in scopes:
-            block = self._blocks.get(scope)
-            if block is not None and block[0] > now_ms and block[0] > until:
-                until, banned = block
-        if until:
-            return ReserveResult(False, until, banned)
+        blocks = self._blocks
+        if blocks:  # rare: only after a 429/418, and emptied once they end
+            until, banned = 0, False
+            for scope in scopes:
+                block = blocks.get(scope)
+                if block is None:
+                    continue
+                if block[0] <= now_ms:
+                    del blocks[scope]
+                elif block[0] > until:
+                    until, banned = block
+            if until:
+                return ReserveResult(False, until, banned)
         counts = self._counts
-        for s in slots:
-            if counts.get((s.key, s.window), 0) + s.amount > s.limit:
-                return ReserveResult(False)
-        for s in slots:
-            k = (s.key, s.window)
-            counts[k] = counts.get(k, 0) + s.amount
-        self._prune(slots[0].window if slots else 0)
-        return ReserveResult(True)
+        for key, window, amount, limit in slots:
+            if counts.get((key, window), 0) + amount > limit:
+                return _FULL
+        for key, window, amount, _ in slots:
+            k = (key, window)
+            counts[k] = counts.get(k, 0) + amount
+        if slots and slots[0].window > self._latest_window:
+            self._prune(slots[0].window)
+        return _RESERVED
 
     async def release(self, slots: Sequence[Slot]) -> None:
         for s in slots:
@@ -329,13 +339,13 @@ class WeightsSnapshot:
         return tuple(b for b in self.buckets if b.kind is kind)
 
 
-@attrs.frozen
-class Reservation:
-    """The slots one request holds; ``single`` maps bucket -> window when it was charged once."""
+class Reservation(NamedTuple):
+    """The slots one request holds. ``straddles``: charged to two windows (near a boundary), so a
+    usage header cannot be matched to one of them."""
 
     slots: tuple[Slot, ...]
-    single: Mapping[str, int]
     window: int
+    straddles: bool
 
 
 def _ms_to_dt(ms: float) -> datetime:
@@ -363,6 +373,9 @@ class WeightLimiter:
     _seen: dict[str, tuple[WeightKind, int, int]] = attrs.field(init=False, factory=dict)
     _blocked: dict[str, tuple[int, bool]] = attrs.field(init=False, factory=dict)
     _window_ms: int = attrs.field(init=False, default=0)
+    _plans: dict[tuple[tuple[WeightKind, str, int], ...], list[Any]] = attrs.field(
+        init=False, factory=dict
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.window_s <= 0:
@@ -375,33 +388,54 @@ class WeightLimiter:
     def __repr__(self) -> str:
         return f"WeightLimiter(window_s={self.window_s}, store={self.store!r})"
 
-    def _slots(self, costs: Iterable[tuple[WeightKind, str, int]], now: int) -> Reservation:
+    def _plan(self, costs: tuple[tuple[WeightKind, str, int], ...]) -> list[Any]:
+        """[block scopes, last one-window reservation] for ``costs``, checked against the limits once."""
+        plan = self._plans.get(costs)
+        if plan is None:
+            for kind, _, amount in costs:
+                limit = self.limits[kind]
+                if amount > limit:
+                    raise ValueError(f"request weight {amount} exceeds the {kind.value} limit {limit}")
+            plan = [(*dict.fromkeys(kind.value for kind, _, _ in costs), BAN_SCOPE), None]
+            if len(self._plans) < 1024:  # specs give a handful of distinct cost tuples
+                self._plans[costs] = plan
+        return plan
+
+    def _slots(self, costs: Sequence[tuple[WeightKind, str, int]], now: int, plan: list[Any]) -> Reservation:
         wms = self._window_ms
         edge = int(self.edge_ms())
-        lo, mid, hi = (now - edge) // wms, now // wms, (now + edge) // wms
-        windows = (mid,) if lo == hi else tuple(sorted({lo, mid, hi}))
-        slots: list[Slot] = []
-        single: dict[str, int] = {}
-        for kind, key, amount in costs:
-            limit = self.limits[kind]
-            if amount > limit:
-                raise ValueError(f"request weight {amount} exceeds the {kind.value} limit {limit}")
-            slots.extend(Slot(key, w, amount, limit) for w in windows)
-            if len(windows) == 1:
-                single[key] = mid
-        return Reservation(tuple(slots), single, mid)
+        mid = now // wms
+        lo, hi = (now - edge) // wms, (now + edge) // wms
+        limits = self.limits
+        if lo == hi:
+            res: Reservation | None = plan[1]
+            if res is None or res.window != mid:  # immutable: every call in a window can share it
+                res = plan[1] = Reservation(
+                    tuple([Slot(key, mid, amount, limits[kind]) for kind, key, amount in costs]),
+                    mid,
+                    False,
+                )
+            return res
+        windows = sorted({lo, mid, hi})
+        slots = tuple([
+            Slot(key, w, amount, limits[kind]) for kind, key, amount in costs for w in windows
+        ])
+        return Reservation(slots, mid, True)
 
     async def acquire(
         self, costs: Sequence[tuple[WeightKind, str, int]], max_wait: float
     ) -> Reservation:
         """Reserve every cost, waiting (at most ``max_wait`` seconds) for budget or a block to end."""
+        if type(costs) is not tuple:
+            costs = tuple(costs)
+        plan = self._plan(costs)
+        scopes = plan[0]
+        store = self.store
         deadline = self.monotonic() + max_wait
-        scopes = (*{kind.value for kind, _, _ in costs}, BAN_SCOPE)
         while True:
             now = self.now_ms()
-            res = self._slots(costs, now)
-            store = self.store
-            if isinstance(store, InMemoryWindowStore):
+            res = self._slots(costs, now, plan)
+            if type(store) is InMemoryWindowStore:  # nothing to await: skip a coroutine per call
                 result = store.reserve_now(res.slots, scopes, now)
             else:
                 result = await store.reserve(res.slots, scopes, now)
@@ -451,10 +485,12 @@ class WeightLimiter:
         headers: Mapping[str, str],
     ) -> None:
         """Raise each bucket to the server's count, when we know which window the header means."""
+        if res.straddles:
+            return
+        window = res.window
         for kind, key, _ in costs:
-            window = res.single.get(key)
             raw = headers.get(USAGE_HEADERS[kind])
-            if window is None or raw is None:
+            if raw is None:
                 continue
             try:
                 used = int(raw)
