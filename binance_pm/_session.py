@@ -261,7 +261,9 @@ class Session:
         if slots is None:
             slots = self._slots = asyncio.Semaphore(self.pool_size)
         async with slots:
-            reservation = await self.limiter.acquire(costs, max(0.0, deadline - time.monotonic()))
+            reservation = self.limiter.try_acquire(costs)
+            if reservation is None:  # must wait, or a store that awaits
+                reservation = await self.limiter.acquire(costs, max(0.0, deadline - time.monotonic()))
             sending = False
             try:
                 url = self._url(prep, query, recv_window)
@@ -285,7 +287,9 @@ class Session:
                 if not sending:
                     await self.limiter.release(reservation)
                 raise
-        await self.limiter.reconcile(costs, reservation, resp.headers)
+        pending = self.limiter.reconcile_now(costs, reservation, resp.headers)
+        if pending is not None:
+            await pending
         if log.isEnabledFor(logging.DEBUG):  # skip formatting on the hot path unless wanted
             log.debug("%s %s -> %d", spec.method, spec.path, resp.status)
         return resp

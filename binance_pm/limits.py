@@ -181,6 +181,10 @@ class InMemoryWindowStore:
                 self._counts[k] = max(0, self._counts[k] - s.amount)
 
     async def observe(self, key: str, window: int, used: int) -> None:
+        self.observe_now(key, window, used)
+
+    def observe_now(self, key: str, window: int, used: int) -> None:
+        """Synchronous body of :meth:`observe`."""
         k = (key, window)
         if used > self._counts.get(k, 0):
             self._counts[k] = used
@@ -422,6 +426,22 @@ class WeightLimiter:
         ])
         return Reservation(slots, mid, True)
 
+    def try_acquire(self, costs: tuple[tuple[WeightKind, str, int], ...]) -> Reservation | None:
+        """Reserve at once without awaiting, or None (budget full, blocked, or a store that awaits).
+
+        The session's fast path: an in-memory store needs no coroutine for the common case.
+        """
+        store = self.store
+        if type(store) is not InMemoryWindowStore:
+            return None
+        plan = self._plan(costs)
+        now = self.now_ms()
+        res = self._slots(costs, now, plan)
+        if store.reserve_now(res.slots, plan[0], now).ok:
+            self._note(costs, res)
+            return res
+        return None
+
     async def acquire(
         self, costs: Sequence[tuple[WeightKind, str, int]], max_wait: float
     ) -> Reservation:
@@ -485,9 +505,23 @@ class WeightLimiter:
         headers: Mapping[str, str],
     ) -> None:
         """Raise each bucket to the server's count, when we know which window the header means."""
+        pending = self.reconcile_now(costs, res, headers)
+        if pending is not None:
+            await pending
+
+    def reconcile_now(
+        self,
+        costs: Sequence[tuple[WeightKind, str, int]],
+        res: Reservation,
+        headers: Mapping[str, str],
+    ) -> Awaitable[None] | None:
+        """:meth:`reconcile` without a coroutine when nothing must be awaited; otherwise returns
+        what to await (a store that is not in memory learning a higher count)."""
         if res.straddles:
-            return
+            return None
         window = res.window
+        memory = self.store if type(self.store) is InMemoryWindowStore else None
+        observed: list[tuple[str, int]] = []
         for kind, key, _ in costs:
             raw = headers.get(USAGE_HEADERS[kind])
             if raw is None:
@@ -500,6 +534,14 @@ class WeightLimiter:
             if prev is not None and (prev[1] > window or (prev[1] == window and prev[2] >= used)):
                 continue  # nothing new: the server saw no more than we already count
             self._seen[key] = (kind, window, used)
+            if memory is not None:
+                memory.observe_now(key, window, used)
+            else:
+                observed.append((key, used))
+        return self._observe_all(window, observed) if observed else None
+
+    async def _observe_all(self, window: int, observed: list[tuple[str, int]]) -> None:
+        for key, used in observed:
             await self.store.observe(key, window, used)
 
     async def block(self, kind: WeightKind | None, retry_after: float, *, banned: bool) -> None:
