@@ -33,6 +33,7 @@ from ._errors import (
     TransportError,
     api_error,
 )
+from ._gate import Gate
 from ._retry import outcome_unknown, parse_retry_after, should_retry
 from ._signing import Signer
 from ._validate import check_recv_window
@@ -121,7 +122,7 @@ class Session:
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
     rng: random.Random = attrs.field(factory=random.Random)
     closed: bool = False
-    _slots: asyncio.Semaphore | None = None
+    _gate: Gate | None = None  # at most pool_size requests hold weight and a connection
     _headers: dict[str, str] = attrs.field(factory=dict)
     _client_timeout: aiohttp.ClientTimeout = attrs.field(init=False)
     # id(spec) -> its constant parts (the entry keeps the spec alive, so an id is never reused).
@@ -257,10 +258,12 @@ class Session:
     ) -> _Response | _NotSent | _MaybeSent:
         """Reserve, sign, send once. A returned failure means "retry" (never a maybe-sent POST)."""
         spec = prep.spec
-        slots = self._slots
-        if slots is None:
-            slots = self._slots = asyncio.Semaphore(self.pool_size)
-        async with slots:
+        gate = self._gate
+        if gate is None:
+            gate = self._gate = Gate(self.pool_size)
+        if not gate.try_enter():
+            await gate.enter()
+        try:
             reservation = self.limiter.try_acquire(costs)
             if reservation is None:  # must wait, or a store that awaits
                 reservation = await self.limiter.acquire(costs, max(0.0, deadline - time.monotonic()))
@@ -287,6 +290,8 @@ class Session:
                 if not sending:
                     await self.limiter.release(reservation)
                 raise
+        finally:
+            gate.leave()
         pending = self.limiter.reconcile_now(costs, reservation, resp.headers)
         if pending is not None:
             await pending

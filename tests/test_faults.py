@@ -204,8 +204,8 @@ async def test_cancel_while_reading_get_leaks_nothing(sim: FakeBinance, client: 
         task.cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(r, asyncio.CancelledError) for r in results)
-    slots = client._session._slots
-    assert slots is not None and slots._value == client._session.pool_size
+    gate = client._session._gate
+    assert gate is not None and gate.free == client._session.pool_size
     await _still_usable(client)
 
 
@@ -267,7 +267,7 @@ async def test_cancel_while_connecting_leaks_nothing(
         reader = peers[0][0]
         await asyncio.wait_for(reader.read(), 5)
         assert reader.at_eof()
-        assert session._slots is not None and session._slots._value == session.pool_size
+        assert session._gate is not None and session._gate.free == session.pool_size
         assert "outcome unknown" in caplog.text
         repay = [b for b in client.weights.buckets if b.key.endswith("/repay")]
         assert repay and repay[0].used > 0  # the maybe-sent POST stays counted

@@ -122,8 +122,8 @@ async def test_ledger_soak_balances() -> None:
                     foreign.append(err)
 
         await asyncio.gather(*(worker() for _ in range(TASKS)))
-        slots = client._session._slots
-        assert slots is not None and slots._value == client._session.pool_size  # none leaked
+        gate = client._session._gate
+        assert gate is not None and gate.free == client._session.pool_size  # none leaked
 
     executed = Counter(e.params["ref"] for e in sim.executions if e.path == LEDGER_PATH)
     assert foreign == []
