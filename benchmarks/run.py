@@ -47,6 +47,9 @@ CHART = HERE / "cpu_per_request.png"
 OUT = HERE / "out"
 LONG_BEGIN = "<!-- long-run:begin -->"
 LONG_END = "<!-- long-run:end -->"
+INSTR_BEGIN = "<!-- instructions:begin -->"
+INSTR_END = "<!-- instructions:end -->"
+INSTR_HEADING = "## Instructions per call (`instructions.py`, noise-free)"
 
 FULL = {"reps": 5, "calls": {1: 3000, 50: 10000, 500: 10000}}
 QUICK = {"reps": 2, "calls": {1: 300, 50: 1500, 500: 2000}}
@@ -449,12 +452,23 @@ def _chart(rows: list[Row], clients: list[str], concurrencies: list[int]) -> Non
     plt.close(fig)
 
 
-def _keep_long_section() -> str:
+def keep_section(begin: str, end: str, placeholder: str) -> str:
+    """The marked section of RESULTS.md as it stands (another mode wrote it), or a placeholder."""
     if RESULTS_MD.exists():
         text = RESULTS_MD.read_text()
-        if LONG_BEGIN in text and LONG_END in text:
-            return text[text.index(LONG_BEGIN):text.index(LONG_END) + len(LONG_END)]
-    return f"{LONG_BEGIN}\n_Not run yet: `python benchmarks/run.py --long`._\n{LONG_END}"
+        if begin in text and end in text:
+            return text[text.index(begin):text.index(end) + len(end)]
+    return f"{begin}\n_{placeholder}_\n{end}"
+
+
+def replace_section(section: str, begin: str, end: str, heading: str) -> None:
+    """Put ``section`` (markers included) in RESULTS.md in place of its old text, or append it."""
+    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + section + text[text.index(end) + len(end):]
+    else:
+        text += f"\n{heading}\n\n{section}\n"
+    RESULTS_MD.write_text(text)
 
 
 def _write_results(rows: list[Row], clients: list[str], concurrencies: list[int], mode: str,
@@ -535,7 +549,11 @@ def _write_results(rows: list[Row], clients: list[str], concurrencies: list[int]
         "",
         "## Memory and scale (`--long`)",
         "",
-        _keep_long_section(),
+        keep_section(LONG_BEGIN, LONG_END, "Not run yet: `python benchmarks/run.py --long`."),
+        "",
+        INSTR_HEADING,
+        "",
+        keep_section(INSTR_BEGIN, INSTR_END, "Not run yet: `python benchmarks/instructions.py`."),
         "",
     ]
     RESULTS_MD.write_text("\n".join(text))
@@ -564,13 +582,7 @@ def _write_long(reports: dict[str, dict[str, Any]]) -> None:
             lines += ["", f"{client}: {r['errors']} of {r['calls']:,} calls failed; first: "
                       f"`{r['first_error']}`."]
     lines += ["", LONG_END]
-    section = "\n".join(lines)
-    if RESULTS_MD.exists() and LONG_BEGIN in (text := RESULTS_MD.read_text()) and LONG_END in text:
-        text = text[:text.index(LONG_BEGIN)] + section + text[text.index(LONG_END) + len(LONG_END):]
-    else:
-        text = (RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n") + \
-            "\n## Memory and scale (`--long`)\n\n" + section + "\n"
-    RESULTS_MD.write_text(text)
+    replace_section("\n".join(lines), LONG_BEGIN, LONG_END, "## Memory and scale (`--long`)")
 
 
 def _load() -> str:

@@ -35,7 +35,7 @@ from ._errors import (
 )
 from ._gate import Gate
 from ._retry import outcome_unknown, parse_retry_after, should_retry
-from ._signing import Signer
+from ._signing import HmacSigner, Signer
 from ._validate import check_recv_window
 from .limits import Reservation, WeightKind, WeightLimiter
 
@@ -313,12 +313,13 @@ class Session:
         """Append recvWindow, timestamp and the signature to the already-encoded query."""
         spec = prep.spec
         if spec.signed:
-            assert self.signer is not None
+            signer = self.signer
+            assert signer is not None
             stamp = f"recvWindow={recv_window}&timestamp={self.clock.now_ms()}" if spec.recv_window \
                 else f"timestamp={self.clock.now_ms()}"
             payload = f"{query}&{stamp}" if query else stamp
-            signature = self.signer.sign(payload.encode("ascii"))
-            if not (signature.isascii() and signature.isalnum()):  # hex needs no escaping
+            signature = signer.sign(payload.encode("ascii"))
+            if type(signer) is not HmacSigner:  # hex needs no escaping; base64 has + / =
                 signature = quote_value(signature)
             query = f"{payload}&signature={signature}"
         # encoded=True: the bytes signed are the bytes sent

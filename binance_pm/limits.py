@@ -65,6 +65,10 @@ class WeightKind(enum.StrEnum):
     IP = "IP"  # per IP address, per SAPI endpoint
     API = "API"  # the /api/* pool shared by all /api endpoints, per IP
 
+    # Enum's own __hash__ is Python code; a member is hashed on every request (dict keys, the
+    # limiter's cost tuples). Names equal values here, so str's C hash gives the same numbers.
+    __hash__ = str.__hash__
+
 
 USAGE_HEADERS: Mapping[WeightKind, str] = {
     WeightKind.UID: HEADER_USED_UID.lower(),

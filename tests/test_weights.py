@@ -181,3 +181,10 @@ async def test_edge_reservation_charges_both_windows() -> None:
     res = await limiter.acquire(((WeightKind.UID, "UID:/a", 7),), max_wait=0)
     assert sorted(s.window for s in res.slots) == [0, 1]
     assert res.slots[0] == Slot("UID:/a", 0, 7, 180_000)
+
+
+def test_weight_kind_hashes_like_its_name_and_value() -> None:
+    """WeightKind uses str's C hash for speed; it must agree with Enum's (the name) and with ==."""
+    for kind in WeightKind:
+        assert hash(kind) == hash(kind.name) == hash(kind.value)
+        assert {kind.value: 1}[kind] == 1
