@@ -356,6 +356,17 @@ class Reservation(NamedTuple):
     straddles: bool
 
 
+class _Plan:
+    """What the limiter keeps per cost tuple: its block scopes and the reservation of the current
+    window (shared by every call that does not straddle a boundary)."""
+
+    __slots__ = ("current", "scopes")
+
+    def __init__(self, scopes: tuple[str, ...]) -> None:
+        self.scopes = scopes
+        self.current: Reservation | None = None
+
+
 def _ms_to_dt(ms: float) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
@@ -381,7 +392,7 @@ class WeightLimiter:
     _seen: dict[str, tuple[WeightKind, int, int]] = attrs.field(init=False, factory=dict)
     _blocked: dict[str, tuple[int, bool]] = attrs.field(init=False, factory=dict)
     _window_ms: int = attrs.field(init=False, default=0)
-    _plans: dict[tuple[tuple[WeightKind, str, int], ...], list[Any]] = attrs.field(
+    _plans: dict[tuple[tuple[WeightKind, str, int], ...], _Plan] = attrs.field(
         init=False, factory=dict
     )
 
@@ -396,39 +407,40 @@ class WeightLimiter:
     def __repr__(self) -> str:
         return f"WeightLimiter(window_s={self.window_s}, store={self.store!r})"
 
-    def _plan(self, costs: tuple[tuple[WeightKind, str, int], ...]) -> list[Any]:
-        """[block scopes, last one-window reservation] for ``costs``, checked against the limits once."""
+    def _plan(self, costs: tuple[tuple[WeightKind, str, int], ...]) -> _Plan:
+        """The cached plan for ``costs``, checked against the limits once."""
         plan = self._plans.get(costs)
         if plan is None:
             for kind, _, amount in costs:
                 limit = self.limits[kind]
                 if amount > limit:
                     raise ValueError(f"request weight {amount} exceeds the {kind.value} limit {limit}")
-            plan = [(*dict.fromkeys(kind.value for kind, _, _ in costs), BAN_SCOPE), None]
+            plan = _Plan((*dict.fromkeys(kind.value for kind, _, _ in costs), BAN_SCOPE))
             if len(self._plans) < 1024:  # specs give a handful of distinct cost tuples
                 self._plans[costs] = plan
         return plan
 
-    def _slots(self, costs: Sequence[tuple[WeightKind, str, int]], now: int, plan: list[Any]) -> Reservation:
+    def _slots(self, costs: Sequence[tuple[WeightKind, str, int]], now: int, plan: _Plan) -> Reservation:
         wms = self._window_ms
         edge = int(self.edge_ms())
         mid = now // wms
         lo, hi = (now - edge) // wms, (now + edge) // wms
-        limits = self.limits
         if lo == hi:
-            res: Reservation | None = plan[1]
-            if res is None or res.window != mid:  # immutable: every call in a window can share it
-                res = plan[1] = Reservation(
-                    tuple([Slot(key, mid, amount, limits[kind]) for kind, key, amount in costs]),
-                    mid,
-                    False,
-                )
-            return res
-        windows = sorted({lo, mid, hi})
-        slots = tuple([
-            Slot(key, w, amount, limits[kind]) for kind, key, amount in costs for w in windows
-        ])
-        return Reservation(slots, mid, True)
+            current = plan.current
+            if current is not None and current.window == mid:
+                return current  # immutable: every call in a window can share it
+            windows: Sequence[int] = (mid,)
+        else:
+            windows = sorted({lo, mid, hi})
+        limits = self.limits
+        res = Reservation(
+            tuple([Slot(key, w, amount, limits[kind]) for kind, key, amount in costs for w in windows]),
+            mid,
+            lo != hi,
+        )
+        if lo == hi:
+            plan.current = res
+        return res
 
     def try_acquire(self, costs: tuple[tuple[WeightKind, str, int], ...]) -> Reservation | None:
         """Reserve at once without awaiting, or None (budget full, blocked, or a store that awaits).
@@ -441,7 +453,7 @@ class WeightLimiter:
         plan = self._plans.get(costs) or self._plan(costs)
         now = self.now_ms()
         res = self._slots(costs, now, plan)
-        if store.reserve_now(res.slots, plan[0], now).ok:
+        if store.reserve_now(res.slots, plan.scopes, now).ok:
             self._note(costs, res)
             return res
         return None
@@ -453,7 +465,7 @@ class WeightLimiter:
         if type(costs) is not tuple:
             costs = tuple(costs)
         plan = self._plan(costs)
-        scopes = plan[0]
+        scopes = plan.scopes
         store = self.store
         deadline = self.monotonic() + max_wait
         while True:
