@@ -21,7 +21,7 @@ import attrs
 from yarl import URL
 
 from ._clock import ServerClock
-from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout
+from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout, resolve
 from ._constants import DEFAULT_BAN_S, DEFAULT_MAX_WAIT_S, DEFAULT_POOL_SIZE, HEADER_API_KEY
 from ._encoding import quote_value
 from ._endpoints import Endpoint
@@ -203,7 +203,7 @@ class Session:
         if self.api_key is None:
             raise ValueError(f"{spec.name}() needs an API key: give api_key")
         tmo = self._client_timeout if timeout is NOT_GIVEN else _timeout(timeout)
-        deadline = time.monotonic() + (self.max_wait if max_wait is NOT_GIVEN else max_wait)
+        deadline = time.monotonic() + resolve(max_wait, self.max_wait)
         costs = prep.costs if prep.costs is not None else spec.costs(args)
         retries = 0
         resynced = False
