@@ -14,7 +14,7 @@ import aiohttp
 
 from ._account import Account
 from ._clock import ServerClock
-from ._config import RetryPolicy, Timeout
+from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout
 from ._constants import (
     DEFAULT_API_WEIGHT_LIMIT,
     DEFAULT_BASE_URL,
@@ -142,8 +142,44 @@ class Client:
             sleep=sleep,
             rng=rng if rng is not None else random.Random(),
         )
-        self.account = Account(self._session)
-        self.market = Market(self._session)
+        self._bind(self._session)
+
+    def _bind(self, session: Session) -> None:
+        self._session = session
+        self.account = Account(session)
+        self.market = Market(session)
+
+    def with_options(
+        self,
+        *,
+        recv_window: int | NotGivenType = NOT_GIVEN,
+        timeout: Timeout | float | NotGivenType = NOT_GIVEN,
+        retry: RetryPolicy | NotGivenType = NOT_GIVEN,
+        max_wait: float | NotGivenType = NOT_GIVEN,
+    ) -> Client:
+        """A cheap copy with other defaults, sharing this client's connection pool, server clock
+        and weight books (so the two never overspend one budget)::
+
+            patient = client.with_options(max_wait=120, recv_window=10_000)
+
+        Closing the copy leaves this client open; closing this client stops the copy too.
+        """
+        changes: dict[str, object] = {}
+        if recv_window is not NOT_GIVEN:
+            changes["recv_window"] = check_recv_window(recv_window)
+        if timeout is not NOT_GIVEN:
+            changes["timeout"] = timeout if isinstance(timeout, Timeout) else _as_timeout(timeout)
+        if retry is not NOT_GIVEN:
+            if not isinstance(retry, RetryPolicy):
+                raise TypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
+            changes["retry"] = retry
+        if max_wait is not NOT_GIVEN:
+            if isinstance(max_wait, bool) or not isinstance(max_wait, int | float) or max_wait < 0:
+                raise ValueError(f"max_wait must be a non-negative number of seconds, got {max_wait!r}")
+            changes["max_wait"] = float(max_wait)
+        copy = object.__new__(Client)
+        copy._bind(self._session.copy(**changes))
+        return copy
 
     async def _fetch_time(self) -> int:
         return await self._session.fetch_server_time()
@@ -152,7 +188,7 @@ class Client:
         session = getattr(self, "_session", None)  # absent if __init__ failed
         if session is None:
             return "Client(<not initialised>)"
-        return f"Client(base_url={session.base_url!r}, closed={session.closed})"
+        return f"Client(base_url={session.base_url!r}, closed={session.is_closed()})"
 
     @property
     def weights(self) -> WeightsSnapshot:
@@ -166,7 +202,7 @@ class Client:
 
     @property
     def closed(self) -> bool:
-        return self._session.closed
+        return self._session.is_closed()
 
     async def server_time(self) -> int:
         """Binance server time in epoch ms (``GET /api/v3/time``, weight 1 in the /api pool)."""

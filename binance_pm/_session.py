@@ -123,6 +123,8 @@ class Session:
     rng: random.Random = attrs.field(factory=random.Random)
     closed: bool = False
     _gate: Gate | None = None  # at most pool_size requests hold weight and a connection
+    # A with_options() copy sends through its root's HTTP session and in-flight gate.
+    _root: Session | None = None
     _headers: dict[str, str] = attrs.field(factory=dict)
     _client_timeout: aiohttp.ClientTimeout = attrs.field(init=False)
     # id(spec) -> its constant parts (the entry keeps the spec alive, so an id is never reused).
@@ -154,7 +156,18 @@ class Session:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    def is_closed(self) -> bool:
+        """Closed itself, or a ``with_options`` copy whose root is closed."""
+        return self.closed or (self._root is not None and self._root.closed)
+
+    def _refuse_if_closed(self) -> None:
+        if self.is_closed():
+            raise RuntimeError("this binance_pm client is closed")
+
     def _http(self) -> aiohttp.ClientSession:
+        if self._root is not None:
+            self._refuse_if_closed()
+            return self._root._http()
         if self.closed:
             raise RuntimeError("this binance_pm client is closed")
         if self.http is None:
@@ -168,12 +181,29 @@ class Session:
         return self.http
 
     async def close(self) -> None:
-        """Close the HTTP session if this client created it; a caller's session stays open."""
+        """Close the HTTP session if this client created it; a caller's session stays open.
+
+        A ``with_options`` copy only stops itself: the pool belongs to its root.
+        """
         if self.closed:
             return
         self.closed = True
-        if self.http is not None and self.owns_http:
+        if self._root is None and self.http is not None and self.owns_http:
             await self.http.close()
+
+    def copy(self, **changes: Any) -> Session:
+        """A session with other defaults sharing this one's pool, gate, clock and weight books."""
+        self._refuse_if_closed()
+        return attrs.evolve(
+            self, http=None, owns_http=False, gate=None, root=self._root or self, **changes
+        )
+
+    def _shared_gate(self) -> Gate:
+        owner = self._root or self
+        if owner._gate is None:
+            owner._gate = Gate(owner.pool_size)
+        self._gate = owner._gate
+        return owner._gate
 
     # -- the request pipeline ----------------------------------------------------------------
 
@@ -188,8 +218,8 @@ class Session:
         max_wait: float | NotGivenType = NOT_GIVEN,
     ) -> T:
         """Send one call described by ``spec`` and return ``parse(json)``; see the module doc."""
-        if self.closed:
-            raise RuntimeError("this binance_pm client is closed")
+        if self.closed or self._root is not None:
+            self._refuse_if_closed()
         prep = self._prepared.get(id(spec))
         if prep is None or prep.spec is not spec:
             prep = self._prepare(spec)
@@ -258,9 +288,7 @@ class Session:
     ) -> _Response | _NotSent | _MaybeSent:
         """Reserve, sign, send once. A returned failure means "retry" (never a maybe-sent POST)."""
         spec = prep.spec
-        gate = self._gate
-        if gate is None:
-            gate = self._gate = Gate(self.pool_size)
+        gate = self._gate or self._shared_gate()
         if not gate.try_enter():
             await gate.enter()
         try:

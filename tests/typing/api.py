@@ -38,6 +38,8 @@ async def usage(http: aiohttp.ClientSession) -> None:
     async with Client(api_key="k", api_secret="s") as client:
         loan: PmLoan = await client.account.pm_loan()
         amount: Decimal = loan.amount
+        patient: Client = client.with_options(max_wait=120.0, recv_window=10_000, timeout=5)
+        loan = await patient.account.pm_loan()
         loan = await client.account.pm_loan(recv_window=10_000, timeout=3.0, max_wait=0)
         loan = await client.account.pm_loan(timeout=Timeout(total=5, connect=1), recv_window=NOT_GIVEN)
         result: RepayResult = await client.account.repay(from_=RepaySource.MARGIN)
