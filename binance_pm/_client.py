@@ -34,8 +34,6 @@ from .limits import InMemoryWindowStore, WeightKind, WeightLimiter, WeightsSnaps
 
 __all__ = ["Client"]
 
-# The edge margin added to the measured round trip when charging weight near a window boundary.
-_EDGE_MARGIN_MS = 50.0
 _DEFAULT_TIMEOUT = Timeout()
 _DEFAULT_RETRY = RetryPolicy()
 
@@ -122,7 +120,7 @@ class Client:
                 WeightKind.API: api_weight_limit,
             },
             window_s=weight_window_s,
-            edge_ms=lambda: clock.rtt * 1000 + _EDGE_MARGIN_MS,
+            edge_ms=clock.edge_ms,
             sleep=sleep,
             monotonic=monotonic,
         )

@@ -15,7 +15,12 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
-from ._constants import CLOCK_JUMP_TOLERANCE_S, CLOCK_RESYNC_INTERVAL_S, CLOCK_SAMPLES
+from ._constants import (
+    CLOCK_JUMP_TOLERANCE_S,
+    CLOCK_RESYNC_INTERVAL_S,
+    CLOCK_SAMPLES,
+    WEIGHT_EDGE_MARGIN_MS,
+)
 
 __all__ = ["ClockSample", "ServerClock"]
 
@@ -65,6 +70,11 @@ class ServerClock:
     def rtt(self) -> float:
         """Round trip of the sample the current estimate came from, in seconds."""
         return self._best_rtt
+
+    def edge_ms(self) -> float:
+        """How far (ms) our estimate may sit from the server's clock: the sync's round trip plus a
+        margin. The weight limiter charges requests this close to a window boundary to both sides."""
+        return self._best_rtt * 1000 + WEIGHT_EDGE_MARGIN_MS
 
     @property
     def offset_ms(self) -> float:

@@ -12,6 +12,8 @@ DEFAULT_UID_WEIGHT_LIMIT = 180_000
 DEFAULT_IP_WEIGHT_LIMIT = 12_000
 DEFAULT_API_WEIGHT_LIMIT = 6_000  # the shared /api/* pool (server time)
 DEFAULT_WEIGHT_WINDOW_S = 60.0
+# Added to the clock's measured round trip when charging weight near a window boundary.
+WEIGHT_EDGE_MARGIN_MS = 50.0
 
 DEFAULT_MAX_WAIT_S = 60.0
 DEFAULT_POOL_SIZE = 100

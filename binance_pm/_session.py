@@ -251,7 +251,10 @@ class Session:
                 continue
             data, code, message = self._interpret(spec, resp)
             if code is None and 200 <= status < 300:
-                return self._parse(spec, data, parse)
+                try:
+                    return parse(data)
+                except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as err:
+                    self._unparsable(spec, err)
             if code == -1021 and not resynced:
                 resynced = True  # not executed: safe to re-sign and resend once, POST included
                 log.info("%s %s: -1021, resyncing server time", spec.method, spec.path)
@@ -362,7 +365,9 @@ class Session:
 
     async def _send(self, method: str, url: URL, timeout: aiohttp.ClientTimeout) -> _Response:
         """The only code that touches aiohttp; its exceptions end here."""
-        http = self._http()
+        http = self.http
+        if http is None or self.closed or self._root is not None:  # first use, closed, or a copy
+            http = self._http()
         try:
             # "async with await": the response's own context (release, wait for close) without
             # the request wrapper's extra layer of coroutines.
@@ -375,7 +380,8 @@ class Session:
                 raise_for_status=False,  # a caller's session may set it; statuses are ours to map
             ) as resp:
                 body = await resp.read()
-                return _Response(resp.status, resp.headers, body)
+                # tuple.__new__: the namedtuple's own __new__ is Python code, run once per call
+                return tuple.__new__(_Response, (resp.status, resp.headers, body))
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
             raise _NotSent(_describe(err)) from err
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as err:
@@ -440,13 +446,10 @@ class Session:
             return data, None, _excerpt(resp.body)
         return data, None, ""
 
-    def _parse(self, spec: Endpoint, data: Any, parse: Callable[[Any], T]) -> T:
-        try:
-            return parse(data)
-        except KeyError as err:
+    def _unparsable(self, spec: Endpoint, err: Exception) -> NoReturn:
+        if isinstance(err, KeyError):
             self._bad_success(spec, f"response is missing field {err}")
-        except (TypeError, ValueError, InvalidOperation, AttributeError) as err:
-            self._bad_success(spec, f"unexpected response shape ({type(err).__name__}: {err})")
+        self._bad_success(spec, f"unexpected response shape ({type(err).__name__}: {err})")
 
     def _bad_success(self, spec: Endpoint, message: str) -> NoReturn:
         message = f"{spec.name}: {message}"
