@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
+from json.scanner import make_scanner
 from typing import Any, NamedTuple, NoReturn, TypeVar
 
 import aiohttp
@@ -85,16 +86,27 @@ def _describe(err: BaseException) -> str:
 
 # json.loads(..., parse_float=Decimal) builds a new JSONDecoder on every call; build it once.
 _JSON = json.JSONDecoder(parse_float=Decimal)
+# The C scanner under JSONDecoder.decode's two Python layers (JSONDecoder builds its own the same
+# way; typeshed types the argument as a scanner, CPython reads the decoder's settings from it).
+_SCAN = make_scanner(_JSON)  # type: ignore[arg-type]
+_JSON_SPACE = " \t\n\r"
 
 
 def _decode(body: bytes) -> Any:
     """JSON with exact decimals; raises ValueError on anything that is not JSON.
 
     The same steps as ``json.loads(body, parse_float=Decimal)``: detect UTF-8/16/32, decode with
-    ``surrogatepass``, parse.
+    ``surrogatepass``, parse, refuse anything but JSON whitespace after the value.
     """
     if len(body) > 1 and body[0] == 0x7B and body[1]:  # '{' then not NUL: what detect_encoding
-        return _JSON.decode(body.decode("utf-8", "surrogatepass"))  # calls UTF-8, without it
+        text = body.decode("utf-8", "surrogatepass")  # calls UTF-8, without it
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration as err:
+            raise ValueError("not a JSON value") from err
+        if end != len(text) and text[end:].lstrip(_JSON_SPACE):
+            raise ValueError("extra data after the JSON value")
+        return value
     return _JSON.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
 
 

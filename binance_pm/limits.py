@@ -536,8 +536,7 @@ class WeightLimiter:
         if res.straddles:
             return None
         window = res.window
-        memory = self.store if type(self.store) is InMemoryWindowStore else None
-        observed: list[tuple[str, int]] = []
+        observed: list[tuple[str, int]] = []  # for a store that awaits; usually stays empty
         for kind, key, _ in costs:
             raw = headers.get(USAGE_HEADERS[kind])
             if raw is None:
@@ -550,8 +549,9 @@ class WeightLimiter:
             if prev is not None and (prev[1] > window or (prev[1] == window and prev[2] >= used)):
                 continue  # nothing new: the server saw no more than we already count
             self._seen[key] = (kind, window, used)
-            if memory is not None:
-                memory.observe_now(key, window, used)
+            store = self.store
+            if type(store) is InMemoryWindowStore:
+                store.observe_now(key, window, used)
             else:
                 observed.append((key, used))
         return self._observe_all(window, observed) if observed else None

@@ -8,6 +8,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from yarl import URL
 
 from binance_pm import Client
@@ -33,14 +35,40 @@ def test_hmac_signer_matches_hmac_new(secret: str) -> None:
 @pytest.mark.parametrize("body", [
     b'{"asset": "BUSD", "amount": "579.45"}', b'{"rate": 0.1}', b"[1, 2.5]", b"{}",
     '{"a": "é"}'.encode("utf-16"), '{"a": 1.5}'.encode("utf-16-le"), b'\xef\xbb\xbf{"a": 1}',
-    '{"a": 1}'.encode("utf-32"),
+    '{"a": 1}'.encode("utf-32"), b'{"a": 1} \r\n\t', b'{"a": {"b": [1, "x"]}}',
 ])
 def test_decode_matches_json_loads(body: bytes) -> None:
     """The prepared decoder and its UTF-8 shortcut parse like json.loads(parse_float=Decimal)."""
     assert _decode(body) == json.loads(body, parse_float=Decimal)
 
 
-@pytest.mark.parametrize("body", [b"{", b"", b"<html>", b'{"a": 1', b"\xff\xfe{\x00"])
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    st.dictionaries(st.text(), _JSON_VALUES, max_size=5),
+    st.text(alphabet=" \t\n\r\x0b\x0c\xa0x}", max_size=3),
+)
+def test_decode_agrees_with_json_loads_on_any_object(obj: dict[str, object], tail: str) -> None:
+    """Any JSON object with any tail: the same value, or a ValueError exactly when json.loads fails."""
+    body = (json.dumps(obj) + tail).encode()
+    try:
+        expected = json.loads(body, parse_float=Decimal)
+    except ValueError:
+        with pytest.raises(ValueError):
+            _decode(body)
+    else:
+        assert _decode(body) == expected
+
+
+@pytest.mark.parametrize("body", [
+    b"{", b"", b"<html>", b'{"a": 1', b"\xff\xfe{\x00", b'{"a": 1}x', b'{"a": 1}{}',
+    b'{"a": 1}\x0c', b'{"a": 1} \xc2\xa0', b'{"a" 1}', b"{}}",
+])
 def test_decode_rejects_like_json_loads(body: bytes) -> None:
     """Anything json.loads refuses raises ValueError here too."""
     with pytest.raises(ValueError):
