@@ -36,7 +36,9 @@ from run import (
 )
 
 WARMUP = 200
+ERRORS_TAG = "CALL-ERRORS"
 _REFS = re.compile(r"Collected\s*:\s*(\d+)")
+_ERRORS = re.compile(ERRORS_TAG + r" (\d+) (.*)")
 
 
 async def _worker(client: str, base: str, calls: int, concurrency: int) -> None:
@@ -54,20 +56,26 @@ async def _worker(client: str, base: str, calls: int, concurrency: int) -> None:
             errors, first = await _drive(acall, calls, concurrency, None)
         finally:
             await aclose()
-    if errors or _clients.BLOCKED:
-        sys.exit(f"{client}: {errors} errors ({first}); blocked hosts: {_clients.BLOCKED}")
+    if _clients.BLOCKED:
+        sys.exit(f"{client} tried to reach {_clients.BLOCKED}")
+    if errors:  # counted, not fatal: under valgrind a slow client can see -1021 (it is 50x slower)
+        print(f"{ERRORS_TAG} {errors} {first}", file=sys.stderr)
 
 
-def _count(client: str, base: str, calls: int, concurrency: int) -> int:
+def _count(client: str, base: str, calls: int, concurrency: int) -> tuple[int, int, str]:
+    """(instructions, failed calls, first failure) of one valgrind run."""
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
            sys.executable, __file__, "--worker", client, "--base", base,
            "--n", str(calls), "--concurrency", str(concurrency)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     found = _REFS.search(proc.stderr)
     if proc.returncode != 0 or found is None:
-        tail = proc.stderr.strip().splitlines()[-3:]
-        raise RuntimeError(f"{client} at concurrency {concurrency} failed: {' | '.join(tail)}")
-    return int(found.group(1))
+        own = [line for line in proc.stderr.splitlines() if line and not line.startswith("==")]
+        raise RuntimeError(f"exit {proc.returncode}: {' | '.join(own[-3:]) or 'no message'}")
+    failed = _ERRORS.search(proc.stderr)
+    if failed is None:
+        return int(found.group(1)), 0, ""
+    return int(found.group(1)), int(failed.group(1)), failed.group(2)[:120]
 
 
 def main() -> int:
@@ -90,16 +98,21 @@ def main() -> int:
     clients = args.clients.split(",")
     started = time.monotonic()
     per_call: dict[tuple[str, int], float | str] = {}
+    failures: list[str] = []
     with _simulator() as (base, _):
         for conc in concurrencies:
             for client in clients:
                 try:
-                    low, high = _count(client, base, n0, conc), _count(client, base, n1, conc)
+                    (low, e0, why0), (high, e1, why1) = (_count(client, base, n0, conc),
+                                                         _count(client, base, n1, conc))
                     per_call[client, conc] = (high - low) / (n1 - n0)
+                    if e0 or e1:
+                        failures.append(f"{client} at concurrency {conc}: {e0} + {e1} of "
+                                        f"{n0 + n1:,} calls failed under valgrind ({why0 or why1})")
                 except (RuntimeError, subprocess.TimeoutExpired) as err:
                     per_call[client, conc] = str(err)[:200]
                 print(f"c={conc:<4} {client:<15} {_cell(per_call[client, conc], None)}", flush=True)
-    lines = _section(per_call, clients, concurrencies, n0, n1, time.monotonic() - started)
+    lines = _section(per_call, clients, concurrencies, n0, n1, time.monotonic() - started, failures)
     print("\n".join(lines))
     if not args.no_write:
         replace_section("\n".join(lines), INSTR_BEGIN, INSTR_END, INSTR_HEADING)
@@ -116,7 +129,8 @@ def _cell(value: float | str, floor: float | str | None) -> str:
 
 
 def _section(per_call: dict[tuple[str, int], float | str], clients: list[str],
-             concurrencies: list[int], n0: int, n1: int, elapsed: float) -> list[str]:
+             concurrencies: list[int], n0: int, n1: int, elapsed: float,
+             failures: list[str]) -> list[str]:
     lines = [
         INSTR_BEGIN, "",
         f"`python benchmarks/instructions.py`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
@@ -130,7 +144,9 @@ def _section(per_call: dict[tuple[str, int], float | str], clients: list[str],
     for client in clients:
         cells = [_cell(per_call[client, c], per_call.get(("floor", c))) for c in concurrencies]
         lines.append(f"| {client} | " + " | ".join(cells) + " |")
-    return [*lines, "", INSTR_END]
+    notes = ["", *(f"- {f} (a failed call still costs instructions; the count stands)."
+                   for f in failures)] if failures else []
+    return [*lines, *notes, "", INSTR_END]
 
 
 if __name__ == "__main__":
