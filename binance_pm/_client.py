@@ -103,8 +103,7 @@ class Client:
             raise ValueError(f"base_url must start with https:// or http://, got {base_url!r}")
         if not isinstance(timeout, Timeout):
             timeout = _as_timeout(timeout)
-        if max_wait < 0:
-            raise ValueError("max_wait must not be negative")
+        max_wait = _check_max_wait(max_wait)
         if pool_size < 1:
             raise ValueError("pool_size must be at least 1")
         clock = ServerClock(
@@ -172,9 +171,7 @@ class Client:
                 raise TypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
             changes["retry"] = retry
         if max_wait is not NOT_GIVEN:
-            if isinstance(max_wait, bool) or not isinstance(max_wait, int | float) or max_wait < 0:
-                raise ValueError(f"max_wait must be a non-negative number of seconds, got {max_wait!r}")
-            changes["max_wait"] = float(max_wait)
+            changes["max_wait"] = _check_max_wait(max_wait)
         copy = object.__new__(Client)
         copy._bind(self._session.copy(**changes))
         return copy
@@ -220,6 +217,12 @@ class Client:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _check_max_wait(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"max_wait must be a non-negative number of seconds, got {value!r}")
+    return float(value)
 
 
 def _as_timeout(value: object) -> Timeout:

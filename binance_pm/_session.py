@@ -177,11 +177,9 @@ class Session:
             raise RuntimeError("this binance_pm client is closed")
 
     def _http(self) -> aiohttp.ClientSession:
+        self._refuse_if_closed()
         if self._root is not None:
-            self._refuse_if_closed()
             return self._root._http()
-        if self.closed:
-            raise RuntimeError("this binance_pm client is closed")
         if self.http is None:
             connector = aiohttp.TCPConnector(limit=self.pool_size, ttl_dns_cache=300)
             self.http = aiohttp.ClientSession(connector=connector, trust_env=False)

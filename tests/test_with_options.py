@@ -73,3 +73,10 @@ async def test_bad_options_refused_at_once(
     with pytest.raises(error):
         client.with_options(**options)  # type: ignore[arg-type]
     assert sim.requests == []
+
+
+@pytest.mark.parametrize("max_wait", [-1, float("nan"), "5", True])
+def test_client_refuses_bad_max_wait(max_wait: object) -> None:
+    """The constructor and with_options() share one max_wait check."""
+    with pytest.raises(ValueError, match="max_wait"):
+        Client(api_key="k", api_secret="s", max_wait=max_wait)  # type: ignore[arg-type]
