@@ -47,6 +47,7 @@ CHART = HERE / "cpu_per_request.png"
 OUT = HERE / "out"
 LONG_BEGIN = "<!-- long-run:begin -->"
 LONG_END = "<!-- long-run:end -->"
+LONG_HEADING = "## Memory and scale (`--long`)"
 INSTR_BEGIN = "<!-- instructions:begin -->"
 INSTR_END = "<!-- instructions:end -->"
 INSTR_HEADING = "## Instructions per call (`instructions.py`, noise-free)"
@@ -547,7 +548,7 @@ def _write_results(rows: list[Row], clients: list[str], concurrencies: list[int]
         "machine. " + (f"Refused attempts: {', '.join(blocked)}." if blocked
                        else "No client tried to reach another host in this run."),
         "",
-        "## Memory and scale (`--long`)",
+        LONG_HEADING,
         "",
         keep_section(LONG_BEGIN, LONG_END, "Not run yet: `python benchmarks/run.py --long`."),
         "",
@@ -582,7 +583,7 @@ def _write_long(reports: dict[str, dict[str, Any]]) -> None:
             lines += ["", f"{client}: {r['errors']} of {r['calls']:,} calls failed; first: "
                       f"`{r['first_error']}`."]
     lines += ["", LONG_END]
-    replace_section("\n".join(lines), LONG_BEGIN, LONG_END, "## Memory and scale (`--long`)")
+    replace_section("\n".join(lines), LONG_BEGIN, LONG_END, LONG_HEADING)
 
 
 def _load() -> str:

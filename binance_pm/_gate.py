@@ -14,10 +14,9 @@ __all__ = ["Gate"]
 
 
 class Gate:
-    __slots__ = ("_waiters", "free", "size")
+    __slots__ = ("_waiters", "free")
 
     def __init__(self, size: int) -> None:
-        self.size = size
         self.free = size
         self._waiters: deque[asyncio.Future[None]] = deque()
 
