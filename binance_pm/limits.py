@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import attrs
+from multidict import istr
 
 from ._constants import (
     DEFAULT_API_WEIGHT_LIMIT,
@@ -70,10 +71,11 @@ class WeightKind(enum.StrEnum):
     __hash__ = str.__hash__
 
 
+# istr: aiohttp's case-insensitive headers find these without case-folding the name per lookup.
 USAGE_HEADERS: Mapping[WeightKind, str] = {
-    WeightKind.UID: HEADER_USED_UID.lower(),
-    WeightKind.IP: HEADER_USED_IP.lower(),
-    WeightKind.API: HEADER_USED_API.lower(),
+    WeightKind.UID: istr(HEADER_USED_UID),
+    WeightKind.IP: istr(HEADER_USED_IP),
+    WeightKind.API: istr(HEADER_USED_API),
 }
 
 
@@ -349,22 +351,26 @@ class WeightsSnapshot:
 
 class Reservation(NamedTuple):
     """The slots one request holds. ``straddles``: charged to two windows (near a boundary), so a
-    usage header cannot be matched to one of them."""
+    usage header cannot be matched to one of them. ``watch``: per cost, the usage header, the
+    store's count key in ``window``, the bucket key and kind (what reconciling reads, built once)."""
 
     slots: tuple[Slot, ...]
     window: int
     straddles: bool
+    watch: tuple[tuple[str, tuple[str, int], str, WeightKind], ...] = ()
 
 
 class _Plan:
     """What the limiter keeps per cost tuple: its block scopes and the reservation of the current
-    window (shared by every call that does not straddle a boundary)."""
+    window (shared by every call that does not straddle a boundary), which starts at server time
+    ``since`` and ends at ``until`` (ms)."""
 
-    __slots__ = ("current", "scopes")
+    __slots__ = ("current", "scopes", "since", "until")
 
     def __init__(self, scopes: tuple[str, ...]) -> None:
         self.scopes = scopes
         self.current: Reservation | None = None
+        self.since = self.until = 0
 
 
 def _ms_to_dt(ms: float) -> datetime:
@@ -388,8 +394,10 @@ class WeightLimiter:
     edge_ms: Callable[[], float] = lambda: 50.0
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
     monotonic: Callable[[], float] = time.monotonic
-    # Local mirror for snapshots: bucket key -> (kind, window, used as last known).
+    # Local mirror for snapshots when the store is not in memory (an in-memory store is read
+    # directly): bucket key -> (kind, window, used as last known).
     _seen: dict[str, tuple[WeightKind, int, int]] = attrs.field(init=False, factory=dict)
+    _kinds: dict[str, WeightKind] = attrs.field(init=False, factory=dict)  # every bucket used
     _blocked: dict[str, tuple[int, bool]] = attrs.field(init=False, factory=dict)
     _window_ms: int = attrs.field(init=False, default=0)
     _plans: dict[tuple[tuple[WeightKind, str, int], ...], _Plan] = attrs.field(
@@ -416,6 +424,7 @@ class WeightLimiter:
                 if amount > limit:
                     raise ValueError(f"request weight {amount} exceeds the {kind.value} limit {limit}")
             plan = _Plan((*dict.fromkeys(kind.value for kind, _, _ in costs), BAN_SCOPE))
+            self._kinds.update((key, kind) for kind, key, _ in costs)
             if len(self._plans) < 1024:  # specs give a handful of distinct cost tuples
                 self._plans[costs] = plan
         return plan
@@ -437,9 +446,11 @@ class WeightLimiter:
             tuple([Slot(key, w, amount, limits[kind]) for kind, key, amount in costs for w in windows]),
             mid,
             lo != hi,
+            tuple([(USAGE_HEADERS[kind], (key, mid), key, kind) for kind, key, _ in costs]),
         )
         if lo == hi:
             plan.current = res
+            plan.since, plan.until = mid * wms, (mid + 1) * wms
         return res
 
     def try_acquire(self, costs: tuple[tuple[WeightKind, str, int], ...]) -> Reservation | None:
@@ -448,15 +459,24 @@ class WeightLimiter:
         The session's fast path: an in-memory store needs no coroutine for the common case.
         """
         store = self.store
-        if type(store) is not InMemoryWindowStore:
+        if type(store) is not InMemoryWindowStore or store._blocks:  # blocks: acquire() waits
             return None
         plan = self._plans.get(costs) or self._plan(costs)  # the hit inline: one call less
         now = self.now_ms()
-        res = self._slots(costs, now, plan)
-        if store.reserve_now(res.slots, plan.scopes, now).ok:
-            self._note(costs, res)
-            return res
-        return None
+        res = plan.current
+        edge = int(self.edge_ms())
+        # Inside the current window and not within ``edge`` of either end: the shared reservation.
+        if res is None or not plan.since + edge <= now < plan.until - edge:
+            res = self._slots(costs, now, plan)
+        counts = store._counts  # same module; the store's own reserve_now would cost a call
+        for key, window, amount, limit in res.slots:
+            if counts.get((key, window), 0) + amount > limit:
+                return None
+        for key, window, amount, _ in res.slots:
+            counts[key, window] = counts.get((key, window), 0) + amount
+        if res.window > store._latest_window:
+            store._prune(res.window)
+        return res
 
     async def acquire(
         self, costs: Sequence[tuple[WeightKind, str, int]], max_wait: float
@@ -476,7 +496,8 @@ class WeightLimiter:
             else:
                 result = await store.reserve(res.slots, scopes, now)
             if result.ok:
-                self._note(costs, res)
+                if type(store) is not InMemoryWindowStore:
+                    self._note(costs, res)
                 return res
             if result.blocked_until_ms:
                 wake = result.blocked_until_ms
@@ -509,6 +530,8 @@ class WeightLimiter:
     async def release(self, res: Reservation) -> None:
         """Give back a reservation whose request never left (failed to connect, cancelled)."""
         await self.store.release(res.slots)
+        if type(self.store) is InMemoryWindowStore:
+            return
         for s in res.slots:
             prev = self._seen.get(s.key)
             if prev is not None and prev[1] == s.window == res.window:
@@ -535,6 +558,19 @@ class WeightLimiter:
         what to await (a store that is not in memory learning a higher count)."""
         if res.straddles:
             return None
+        store = self.store
+        if type(store) is InMemoryWindowStore:  # the common case: no mirror, no coroutine
+            counts = store._counts
+            for header, count_key, _, _ in res.watch:
+                raw = headers.get(header)
+                if raw is not None:
+                    try:
+                        used = int(raw)
+                    except ValueError:
+                        continue
+                    if used > counts.get(count_key, 0):
+                        counts[count_key] = used
+            return None
         window = res.window
         observed: list[tuple[str, int]] = []  # for a store that awaits; usually stays empty
         for kind, key, _ in costs:
@@ -549,11 +585,7 @@ class WeightLimiter:
             if prev is not None and (prev[1] > window or (prev[1] == window and prev[2] >= used)):
                 continue  # nothing new: the server saw no more than we already count
             self._seen[key] = (kind, window, used)
-            store = self.store
-            if type(store) is InMemoryWindowStore:
-                store.observe_now(key, window, used)
-            else:
-                observed.append((key, used))
+            observed.append((key, used))
         return self._observe_all(window, observed) if observed else None
 
     async def _observe_all(self, window: int, observed: list[tuple[str, int]]) -> None:
@@ -583,6 +615,11 @@ class WeightLimiter:
     def snapshot(self) -> WeightsSnapshot:
         now = self.now_ms()
         current = now // self._window_ms
+        store = self.store
+        if type(store) is InMemoryWindowStore:
+            books = {key: (kind, current, store.used(key, current)) for key, kind in self._kinds.items()}
+        else:
+            books = self._seen
         buckets = tuple(
             WeightUsage(
                 key=key,
@@ -591,7 +628,7 @@ class WeightLimiter:
                 limit=self.limits[kind],
                 resets_at=_ms_to_dt((current + 1) * self._window_ms),
             )
-            for key, (kind, window, used) in sorted(self._seen.items())
+            for key, (kind, window, used) in sorted(books.items())
         )
         blocked = {s: _ms_to_dt(u) for s, (u, _) in self._blocked.items() if u > now}
         banned = any(b and u > now for u, b in self._blocked.values())
