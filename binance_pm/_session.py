@@ -22,8 +22,9 @@ import attrs
 from yarl import URL
 
 from ._clock import ServerClock
-from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout, resolve
+from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout
 from ._constants import DEFAULT_BAN_S, DEFAULT_MAX_WAIT_S, DEFAULT_POOL_SIZE, HEADER_API_KEY
+from ._deadline import Deadlines
 from ._encoding import quote_value
 from ._endpoints import Endpoint
 from ._errors import (
@@ -110,6 +111,16 @@ def _decode(body: bytes) -> Any:
     return _JSON.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
 
 
+# What aiohttp raises for a request that failed on the way; _failure says whether it left.
+_TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError, ValueError)
+
+
+def _failure(err: BaseException) -> _NotSent | _MaybeSent:
+    if isinstance(err, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return _NotSent(_describe(err))  # no connection, so nothing was sent
+    return _MaybeSent(_describe(err))
+
+
 def _excerpt(body: bytes) -> str:
     text = body[:_EXCERPT].decode("utf-8", "replace").strip()
     return " ".join(text.split()) or "(empty body)"
@@ -138,7 +149,9 @@ class Session:
     # A with_options() copy sends through its root's HTTP session and in-flight gate.
     _root: Session | None = None
     _headers: dict[str, str] = attrs.field(factory=dict)
-    _client_timeout: aiohttp.ClientTimeout = attrs.field(init=False)
+    _client_timeout: aiohttp.ClientTimeout = attrs.field(init=False)  # with aiohttp's own timer
+    _timeouts: _Timeouts = attrs.field(init=False)  # what the request pipeline uses
+    _deadlines: Deadlines = attrs.field(init=False, factory=Deadlines)
     # id(spec) -> its constant parts (the entry keeps the spec alive, so an id is never reused).
     _prepared: dict[int, _Prepared] = attrs.field(init=False, factory=dict)
     # (scheme, authority, path prefix) of base_url, and the base_url they were taken from.
@@ -149,6 +162,7 @@ class Session:
         if self.api_key is not None:
             self._headers = {HEADER_API_KEY: self.api_key}
         self._client_timeout = _timeout(self.timeout)
+        self._timeouts = _split_timeout(self.timeout)
 
     def _split_base_url(self) -> None:
         # URL.build from parts skips re-parsing the whole URL on every call; use it only if the
@@ -242,8 +256,8 @@ class Session:
             rw = 0
         if self.api_key is None:
             raise ValueError(f"{spec.name}() needs an API key: give api_key")
-        tmo = self._client_timeout if timeout is NOT_GIVEN else _timeout(timeout)
-        deadline = time.monotonic() + resolve(max_wait, self.max_wait)
+        tmo = self._timeouts if timeout is NOT_GIVEN else _split_timeout(timeout)
+        deadline = time.monotonic() + (self.max_wait if max_wait is NOT_GIVEN else max_wait)
         costs = prep.costs if prep.costs is not None else spec.costs(args)
         retries = 0
         resynced = False
@@ -296,7 +310,7 @@ class Session:
         query: str,
         recv_window: int,
         costs: Costs,
-        timeout: aiohttp.ClientTimeout,
+        timeout: _Timeouts,
         deadline: float,
     ) -> _Response | _NotSent | _MaybeSent:
         """Reserve, sign, send once. A returned failure means "retry" (never a maybe-sent POST)."""
@@ -311,8 +325,37 @@ class Session:
             sending = False
             try:
                 url = self._url(prep, query, recv_window)
+                http = self.http
+                if http is None or self.closed or self._root is not None:  # first use, or a copy
+                    http = self._http()
+                # The total timeout is kept by self._deadlines (one timer per client), not by
+                # aiohttp (a timer per request); see _deadline.py.
+                task = asyncio.current_task()
+                if task is None:  # aiohttp's own timeouts refuse this case too
+                    raise RuntimeError("binance_pm calls must run inside an asyncio task")
                 sending = True
-                resp = await self._send(spec.method, url, timeout)
+                deadlines = self._deadlines
+                deadlines.enter(task, time.monotonic() + timeout.total)
+                left = False
+                # _send's body, inline: one coroutine frame fewer to pass through on every resume
+                try:
+                    async with await http.request(
+                        spec.method, url, headers=self._headers, timeout=timeout.connect_only,
+                        allow_redirects=False, raise_for_status=False,
+                    ) as raw:
+                        body = await raw.read()
+                        resp = tuple.__new__(_Response, (raw.status, raw.headers, body))
+                except asyncio.CancelledError:
+                    left = True
+                    if deadlines.leave(task):
+                        message = f"TimeoutError: no response within {timeout.total:g}s"
+                        raise _MaybeSent(message) from TimeoutError(message)
+                    raise
+                except _TRANSPORT_ERRORS as err:
+                    raise _failure(err) from err
+                finally:
+                    if not left:
+                        deadlines.leave(task)
             except _NotSent as err:
                 await self.limiter.release(reservation)
                 log.debug("%s %s not sent: %s", spec.method, spec.path, err)
@@ -374,7 +417,7 @@ class Session:
         return URL(raw, encoded=True)
 
     async def _send(self, method: str, url: URL, timeout: aiohttp.ClientTimeout) -> _Response:
-        """The only code that touches aiohttp; its exceptions end here."""
+        """One request outside the signed pipeline (server time); its exceptions end here."""
         http = self.http
         if http is None or self.closed or self._root is not None:  # first use, closed, or a copy
             http = self._http()
@@ -392,10 +435,8 @@ class Session:
                 body = await resp.read()
                 # tuple.__new__: the namedtuple's own __new__ is Python code, run once per call
                 return tuple.__new__(_Response, (resp.status, resp.headers, body))
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
-            raise _NotSent(_describe(err)) from err
-        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as err:
-            raise _MaybeSent(_describe(err)) from err
+        except _TRANSPORT_ERRORS as err:
+            raise _failure(err) from err
 
     async def _backoff_or_give_up(
         self,
@@ -509,6 +550,19 @@ class Session:
                 raise failure
             await self.sleep(self.retry.backoff(attempt, self.rng))
         raise AssertionError("unreachable")
+
+
+class _Timeouts(NamedTuple):
+    """A call's timeouts: ``total`` seconds (kept by Deadlines) and aiohttp's part (connect)."""
+
+    total: float
+    connect_only: aiohttp.ClientTimeout
+
+
+def _split_timeout(value: Timeout | float) -> _Timeouts:
+    whole = _timeout(value)
+    assert whole.total is not None
+    return _Timeouts(whole.total, aiohttp.ClientTimeout(sock_connect=whole.sock_connect))
 
 
 def _timeout(value: Timeout | float) -> aiohttp.ClientTimeout:

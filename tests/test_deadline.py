@@ -1,0 +1,136 @@
+"""Total timeouts kept by one timer per client (binance_pm/_deadline.py), not one per request.
+
+Each test drives real requests through the simulator; the contract is the one aiohttp's own
+timeout gave: a stalled attempt ends as a timeout at about its deadline, the calling task is left
+with no cancellation pending, and a cancellation from anywhere else is never turned into a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from binance_pm import RetryPolicy, TransportError
+from binance_pm.testing import FakeBinance, Fault
+
+from .conftest import ClientFactory
+
+PM_LOAN = "/sapi/v1/portfolio/pmLoan"
+NO_RETRY = RetryPolicy(max_retries=0)
+
+
+async def test_no_event_loop_timer_per_request(sim: FakeBinance, make_client: ClientFactory) -> None:
+    """200 calls (100 at once) on a warm pool schedule at most a couple of client-side loop
+    timers in all (opening a connection has aiohttp's connect timer: the pool is warmed first)."""
+    client = make_client()
+    await client.account.pm_loan()  # clock synced
+    await asyncio.gather(*(client.account.pm_loan() for _ in range(100)))  # pool full
+    loop = asyncio.get_running_loop()
+    scheduled: list[Any] = []
+    real_call_at = loop.call_at
+
+    def counting_call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> Any:
+        owner = type(getattr(callback, "__self__", None)).__module__
+        if not owner.startswith("aiohttp.web"):  # the simulator shares this loop
+            scheduled.append(callback)
+        return real_call_at(when, callback, *args, **kwargs)
+
+    loop.call_at = counting_call_at  # type: ignore[method-assign]
+    try:
+        for _ in range(2):
+            await asyncio.gather(*(client.account.pm_loan() for _ in range(100)))
+    finally:
+        del loop.call_at  # back to the class's method
+    assert len(scheduled) <= 2, scheduled[:5]
+
+
+async def test_stalled_call_times_out_and_task_is_left_clean(
+    sim: FakeBinance, make_client: ClientFactory
+) -> None:
+    client = make_client(timeout=0.2, retry=NO_RETRY)
+    await client.account.pm_loan()
+    sim.inject(Fault.stall(path=PM_LOAN))
+    start = time.monotonic()
+    with pytest.raises(TransportError, match="TimeoutError"):
+        await client.account.pm_loan()
+    assert 0.15 < time.monotonic() - start < 2.0
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+    await asyncio.sleep(0.01)  # no stray cancellation waiting to land
+    assert (await client.account.pm_loan()).asset == "BUSD"
+
+
+async def test_short_call_timeout_fires_while_a_long_one_is_pending(
+    sim: FakeBinance, make_client: ClientFactory
+) -> None:
+    """The timer is armed for the long call first; a shorter deadline must re-arm it."""
+    client = make_client(timeout=30, retry=NO_RETRY)
+    await client.account.pm_loan()
+    sim.inject(Fault.stall(path=PM_LOAN, times=2))
+    long_call = asyncio.create_task(client.account.pm_loan())
+    await asyncio.sleep(0.05)
+    start = time.monotonic()
+    with pytest.raises(TransportError, match="TimeoutError"):
+        await client.account.pm_loan(timeout=0.2)
+    assert time.monotonic() - start < 2.0
+    assert not long_call.done()
+    long_call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await long_call
+
+
+async def test_many_stalled_calls_all_time_out(sim: FakeBinance, make_client: ClientFactory) -> None:
+    client = make_client(timeout=0.2, retry=NO_RETRY)
+    await client.account.pm_loan()
+    sim.inject(Fault.stall(path=PM_LOAN, times=None))
+    start = time.monotonic()
+    results = await asyncio.gather(
+        *(client.account.pm_loan() for _ in range(30)), return_exceptions=True
+    )
+    assert all(isinstance(r, TransportError) and "TimeoutError" in str(r) for r in results)
+    assert time.monotonic() - start < 3.0
+    assert len(client._session._deadlines) == 0  # every section left its entry behind
+
+
+async def test_callers_own_timeout_is_not_taken_for_ours(
+    sim: FakeBinance, make_client: ClientFactory
+) -> None:
+    """asyncio.timeout() around a call: the caller's TimeoutError, not a TransportError."""
+    client = make_client(timeout=30, retry=NO_RETRY)
+    await client.account.pm_loan()
+    sim.inject(Fault.stall(path=PM_LOAN))
+    with pytest.raises(TimeoutError) as caught:
+        async with asyncio.timeout(0.2):
+            await client.account.pm_loan()
+    assert not isinstance(caught.value, TransportError)
+    assert len(client._session._deadlines) == 0
+    assert (await client.account.pm_loan()).asset == "BUSD"
+
+
+async def test_our_timeout_inside_a_callers_longer_timeout(
+    sim: FakeBinance, make_client: ClientFactory
+) -> None:
+    client = make_client(timeout=0.2, retry=NO_RETRY)
+    await client.account.pm_loan()
+    sim.inject(Fault.stall(path=PM_LOAN))
+    async with asyncio.timeout(10) as outer:
+        with pytest.raises(TransportError, match="TimeoutError"):
+            await client.account.pm_loan()
+    assert not outer.expired()
+
+
+async def test_cancel_from_outside_is_not_a_timeout(
+    sim: FakeBinance, make_client: ClientFactory
+) -> None:
+    client = make_client(timeout=30, retry=NO_RETRY)
+    await client.account.pm_loan()
+    sim.inject(Fault.stall(path=PM_LOAN))
+    task = asyncio.create_task(client.account.pm_loan())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(client._session._deadlines) == 0
