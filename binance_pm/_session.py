@@ -319,12 +319,14 @@ class Session:
         if not gate.try_enter():
             await gate.enter()
         try:
-            reservation = self.limiter.try_acquire(costs)
+            now = self.clock.now_ms()  # the limiter runs on this clock: one reading for both
+            reservation = self.limiter.try_acquire(costs, now)
             if reservation is None:  # must wait, or a store that awaits
                 reservation = await self.limiter.acquire(costs, max(0.0, deadline - time.monotonic()))
+                now = self.clock.now_ms()
             sending = False
             try:
-                url = self._url(prep, query, recv_window)
+                url = self._url(prep, query, recv_window, now)
                 http = self.http
                 if http is None or self.closed or self._root is not None:  # first use, or a copy
                     http = self._http()
@@ -393,14 +395,14 @@ class Session:
                 spec.path,
             )
 
-    def _url(self, prep: _Prepared, query: str, recv_window: int) -> URL:
-        """Append recvWindow, timestamp and the signature to the already-encoded query."""
+    def _url(self, prep: _Prepared, query: str, recv_window: int, now_ms: int) -> URL:
+        """Append recvWindow, timestamp (``now_ms``) and the signature to the encoded query."""
         spec = prep.spec
         if spec.signed:
             signer = self.signer
             assert signer is not None
-            stamp = f"recvWindow={recv_window}&timestamp={self.clock.now_ms()}" if spec.recv_window \
-                else f"timestamp={self.clock.now_ms()}"
+            stamp = f"recvWindow={recv_window}&timestamp={now_ms}" if spec.recv_window \
+                else f"timestamp={now_ms}"
             payload = f"{query}&{stamp}" if query else stamp
             signature = signer.sign(payload.encode("ascii"))
             if type(signer) is not HmacSigner:  # hex needs no escaping; base64 has + / =

@@ -453,27 +453,38 @@ class WeightLimiter:
             plan.since, plan.until = mid * wms, (mid + 1) * wms
         return res
 
-    def try_acquire(self, costs: tuple[tuple[WeightKind, str, int], ...]) -> Reservation | None:
+    def try_acquire(
+        self, costs: tuple[tuple[WeightKind, str, int], ...], now_ms: int | None = None
+    ) -> Reservation | None:
         """Reserve at once without awaiting, or None (budget full, blocked, or a store that awaits).
 
         The session's fast path: an in-memory store needs no coroutine for the common case.
+        ``now_ms``: this limiter's clock reading, when the caller has just taken one.
         """
         store = self.store
         if type(store) is not InMemoryWindowStore or store._blocks:  # blocks: acquire() waits
             return None
         plan = self._plans.get(costs) or self._plan(costs)  # the hit inline: one call less
-        now = self.now_ms()
+        now = self.now_ms() if now_ms is None else now_ms
         res = plan.current
         edge = int(self.edge_ms())
         # Inside the current window and not within ``edge`` of either end: the shared reservation.
         if res is None or not plan.since + edge <= now < plan.until - edge:
             res = self._slots(costs, now, plan)
         counts = store._counts  # same module; the store's own reserve_now would cost a call
-        for key, window, amount, limit in res.slots:
-            if counts.get((key, window), 0) + amount > limit:
+        slots = res.slots
+        if len(slots) == 1:  # most endpoints: one bucket, one window
+            key, window, amount, limit = slots[0]
+            used = counts.get((key, window), 0) + amount
+            if used > limit:
                 return None
-        for key, window, amount, _ in res.slots:
-            counts[key, window] = counts.get((key, window), 0) + amount
+            counts[key, window] = used
+        else:
+            for key, window, amount, limit in slots:
+                if counts.get((key, window), 0) + amount > limit:
+                    return None
+            for key, window, amount, _ in slots:
+                counts[key, window] = counts.get((key, window), 0) + amount
         if res.window > store._latest_window:
             store._prune(res.window)
         return res

@@ -87,7 +87,7 @@ async def test_url_is_the_plain_concatenation(base: str) -> None:
         session = client._session
         session.clock.set(1_499_827_319_559)
         prep = session._prepare(PM_LOAN)
-        url = session._url(prep, "", 5000)
+        url = session._url(prep, "", 5000, session.clock.now_ms())
         expected = URL(f"{base}{PM_LOAN.path}?{url.raw_query_string}", encoded=True)
         assert str(url) == str(expected)
         assert url.raw_path_qs == expected.raw_path_qs
@@ -100,6 +100,6 @@ async def test_base_url_change_is_followed(fake_binance: FakeBinance) -> None:
     async with Client(api_key=fake_binance.api_key, api_secret=fake_binance.api_secret,
                       base_url="http://127.0.0.1:9") as client:
         session = client._session
-        assert session._url(session._prepare(PM_LOAN), "", 5000).port == 9  # split the old one
+        assert session._url(session._prepare(PM_LOAN), "", 5000, 0).port == 9  # split the old one
         session.base_url = fake_binance.base_url
         assert (await client.account.pm_loan()).asset == "BUSD"
