@@ -65,8 +65,7 @@ def _check(result: Any) -> None:
 # -- the floor: a hand-signed request on one aiohttp.ClientSession --------------------------
 
 
-async def floor(base: str) -> tuple[AsyncCall, Close]:
-    session = aiohttp.ClientSession()
+def _hand_signed(session: aiohttp.ClientSession, base: str) -> tuple[AsyncCall, Close]:
     key = TEST_API_SECRET.encode()
     headers = {"X-MBX-APIKEY": TEST_API_KEY}
     prefix = f"{base}{PM_LOAN}?"
@@ -82,6 +81,16 @@ async def floor(base: str) -> tuple[AsyncCall, Close]:
         return json.loads(body)
 
     return call, session.close
+
+
+async def floor(base: str) -> tuple[AsyncCall, Close]:
+    return _hand_signed(aiohttp.ClientSession(), base)
+
+
+async def floor_no_timeout(base: str) -> tuple[AsyncCall, Close]:
+    """The floor without aiohttp's total timeout (a loop timer per request): no deadline at all,
+    which no production client should run; it shows what that timer costs."""
+    return _hand_signed(aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)), base)
 
 
 # -- binance_pm ---------------------------------------------------------------------------------
@@ -175,6 +184,7 @@ def official_sdk(base: str, threads: int) -> tuple[SyncCall, Callable[[], None]]
 
 ASYNC_CLIENTS: dict[str, Callable[[str], Awaitable[tuple[AsyncCall, Close]]]] = {
     "floor": floor,
+    "floor-no-timeout": floor_no_timeout,
     "binance_pm": binance_pm,
     "python-binance": python_binance,
     "ccxt": ccxt_binance,

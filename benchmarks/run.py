@@ -421,8 +421,8 @@ def _chart(rows: list[Row], clients: list[str], concurrencies: list[int]) -> Non
                              sharey=False)
     if len(concurrencies) == 1:
         axes = [axes]
-    colours = {"floor": "#9e9e9e", "binance_pm": "#1f77b4", "python-binance": "#ff7f0e",
-               "ccxt": "#2ca02c", "official-sdk": "#d62728"}
+    colours = {"floor": "#9e9e9e", "floor-no-timeout": "#cfcfcf", "binance_pm": "#1f77b4",
+               "python-binance": "#ff7f0e", "ccxt": "#2ca02c", "official-sdk": "#d62728"}
     for ax, conc in zip(axes, concurrencies, strict=True):
         mine = {r.client: r for r in rows if r.concurrency == conc}
         floor = mine.get("floor")
@@ -504,7 +504,14 @@ def _write_results(rows: list[Row], clients: list[str], concurrencies: list[int]
         "",
         "- **floor**: what a careful hand-written call costs: one `aiohttp.ClientSession`, the query "
         "built as a string, `hmac.new(...).hexdigest()`, `yarl.URL(..., encoded=True)`, "
-        "`resp.read()`, status check, `json.loads`. No model, no clock sync, no weight books.",
+        "`resp.read()`, status check, `json.loads`. No model, no clock sync, no weight books. Its "
+        "session keeps aiohttp's default timeout (300 s total), so aiohttp schedules and cancels an "
+        "event-loop timer for every request.",
+        "- **floor-no-timeout**: the same call on a session with `ClientTimeout(total=None)`: no "
+        "deadline at all, which no production client should run. It is here to show what "
+        "aiohttp's per-request timer costs: binance_pm keeps its own per-request total timeout "
+        "with one timer per client (`binance_pm/_deadline.py`), so its figures do not pay that "
+        "cost either.",
         "- **binance_pm**: `Client.account.pm_loan()` with rate limiting on (in-memory window "
         "store), limits far above the load, default pool (100 connections); returns a `PmLoan` "
         "with a `Decimal` amount.",
@@ -669,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _client_names() -> list[str]:
-    return ["floor", "binance_pm", "python-binance", "ccxt", "official-sdk"]
+    return ["floor", "floor-no-timeout", "binance_pm", "python-binance", "ccxt", "official-sdk"]
 
 
 if __name__ == "__main__":
