@@ -13,13 +13,23 @@ from typing import Any
 
 import pytest
 
-from binance_pm import RetryPolicy, TransportError
+from binance_pm import Client, RetryPolicy, TransportError
 from binance_pm.testing import FakeBinance, Fault
 
 from .conftest import ClientFactory
 
 PM_LOAN = "/sapi/v1/portfolio/pmLoan"
 NO_RETRY = RetryPolicy(max_retries=0)
+
+
+async def _stalling(
+    sim: FakeBinance, make_client: ClientFactory, timeout: float, times: int | None = 1
+) -> Client:
+    """A warm client (clock synced, no retries) whose next ``times`` pmLoan calls never answer."""
+    client = make_client(timeout=timeout, retry=NO_RETRY)
+    await client.account.pm_loan()
+    sim.inject(Fault.stall(path=PM_LOAN, times=times))
+    return client
 
 
 async def test_no_event_loop_timer_per_request(sim: FakeBinance, make_client: ClientFactory) -> None:
@@ -50,9 +60,7 @@ async def test_no_event_loop_timer_per_request(sim: FakeBinance, make_client: Cl
 async def test_stalled_call_times_out_and_task_is_left_clean(
     sim: FakeBinance, make_client: ClientFactory
 ) -> None:
-    client = make_client(timeout=0.2, retry=NO_RETRY)
-    await client.account.pm_loan()
-    sim.inject(Fault.stall(path=PM_LOAN))
+    client = await _stalling(sim, make_client, 0.2)
     start = time.monotonic()
     with pytest.raises(TransportError, match="TimeoutError"):
         await client.account.pm_loan()
@@ -67,9 +75,7 @@ async def test_short_call_timeout_fires_while_a_long_one_is_pending(
     sim: FakeBinance, make_client: ClientFactory
 ) -> None:
     """The timer is armed for the long call first; a shorter deadline must re-arm it."""
-    client = make_client(timeout=30, retry=NO_RETRY)
-    await client.account.pm_loan()
-    sim.inject(Fault.stall(path=PM_LOAN, times=2))
+    client = await _stalling(sim, make_client, 30, times=2)
     long_call = asyncio.create_task(client.account.pm_loan())
     await asyncio.sleep(0.05)
     start = time.monotonic()
@@ -83,9 +89,7 @@ async def test_short_call_timeout_fires_while_a_long_one_is_pending(
 
 
 async def test_many_stalled_calls_all_time_out(sim: FakeBinance, make_client: ClientFactory) -> None:
-    client = make_client(timeout=0.2, retry=NO_RETRY)
-    await client.account.pm_loan()
-    sim.inject(Fault.stall(path=PM_LOAN, times=None))
+    client = await _stalling(sim, make_client, 0.2, times=None)
     start = time.monotonic()
     results = await asyncio.gather(
         *(client.account.pm_loan() for _ in range(30)), return_exceptions=True
@@ -99,9 +103,7 @@ async def test_callers_own_timeout_is_not_taken_for_ours(
     sim: FakeBinance, make_client: ClientFactory
 ) -> None:
     """asyncio.timeout() around a call: the caller's TimeoutError, not a TransportError."""
-    client = make_client(timeout=30, retry=NO_RETRY)
-    await client.account.pm_loan()
-    sim.inject(Fault.stall(path=PM_LOAN))
+    client = await _stalling(sim, make_client, 30)
     with pytest.raises(TimeoutError) as caught:
         async with asyncio.timeout(0.2):
             await client.account.pm_loan()
@@ -113,9 +115,7 @@ async def test_callers_own_timeout_is_not_taken_for_ours(
 async def test_our_timeout_inside_a_callers_longer_timeout(
     sim: FakeBinance, make_client: ClientFactory
 ) -> None:
-    client = make_client(timeout=0.2, retry=NO_RETRY)
-    await client.account.pm_loan()
-    sim.inject(Fault.stall(path=PM_LOAN))
+    client = await _stalling(sim, make_client, 0.2)
     async with asyncio.timeout(10) as outer:
         with pytest.raises(TransportError, match="TimeoutError"):
             await client.account.pm_loan()
@@ -125,9 +125,7 @@ async def test_our_timeout_inside_a_callers_longer_timeout(
 async def test_cancel_from_outside_is_not_a_timeout(
     sim: FakeBinance, make_client: ClientFactory
 ) -> None:
-    client = make_client(timeout=30, retry=NO_RETRY)
-    await client.account.pm_loan()
-    sim.inject(Fault.stall(path=PM_LOAN))
+    client = await _stalling(sim, make_client, 30)
     task = asyncio.create_task(client.account.pm_loan())
     await asyncio.sleep(0.1)
     task.cancel()
