@@ -101,8 +101,7 @@ class Client:
             raise ValueError("api_key must be a non-empty printable ASCII string")
         if not base_url.startswith(("https://", "http://")):
             raise ValueError(f"base_url must start with https:// or http://, got {base_url!r}")
-        if not isinstance(timeout, Timeout):
-            timeout = _as_timeout(timeout)
+        timeout = _as_timeout(timeout)
         max_wait = _check_max_wait(max_wait)
         if pool_size < 1:
             raise ValueError("pool_size must be at least 1")
@@ -165,7 +164,7 @@ class Client:
         if recv_window is not NOT_GIVEN:
             changes["recv_window"] = check_recv_window(recv_window)
         if timeout is not NOT_GIVEN:
-            changes["timeout"] = timeout if isinstance(timeout, Timeout) else _as_timeout(timeout)
+            changes["timeout"] = _as_timeout(timeout)
         if retry is not NOT_GIVEN:
             if not isinstance(retry, RetryPolicy):
                 raise TypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
@@ -226,6 +225,8 @@ def _check_max_wait(value: object) -> float:
 
 
 def _as_timeout(value: object) -> Timeout:
+    if isinstance(value, Timeout):
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"timeout must be seconds or a Timeout, not {type(value).__name__}")
     return Timeout(total=float(value), connect=min(float(value), 5.0))

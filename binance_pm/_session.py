@@ -149,8 +149,7 @@ class Session:
     # A with_options() copy sends through its root's HTTP session and in-flight gate.
     _root: Session | None = None
     _headers: dict[str, str] = attrs.field(factory=dict)
-    _client_timeout: aiohttp.ClientTimeout = attrs.field(init=False)  # with aiohttp's own timer
-    _timeouts: _Timeouts = attrs.field(init=False)  # what the request pipeline uses
+    _timeouts: _Timeouts = attrs.field(init=False)
     _deadlines: Deadlines = attrs.field(init=False, factory=Deadlines)
     # id(spec) -> its constant parts (the entry keeps the spec alive, so an id is never reused).
     _prepared: dict[int, _Prepared] = attrs.field(init=False, factory=dict)
@@ -161,7 +160,6 @@ class Session:
     def __attrs_post_init__(self) -> None:
         if self.api_key is not None:
             self._headers = {HEADER_API_KEY: self.api_key}
-        self._client_timeout = _timeout(self.timeout)
         self._timeouts = _split_timeout(self.timeout)
 
     def _split_base_url(self) -> None:
@@ -420,9 +418,7 @@ class Session:
 
     async def _send(self, method: str, url: URL, timeout: aiohttp.ClientTimeout) -> _Response:
         """One request outside the signed pipeline (server time); its exceptions end here."""
-        http = self.http
-        if http is None or self.closed or self._root is not None:  # first use, closed, or a copy
-            http = self._http()
+        http = self._http()
         try:
             # "async with await": the response's own context (release, wait for close) without
             # the request wrapper's extra layer of coroutines.
@@ -516,7 +512,7 @@ class Session:
     async def fetch_server_time(self) -> int:
         """``GET /api/v3/time`` (weight 1, /api pool), retried like any idempotent call."""
         url = URL(f"{self.base_url}/api/v3/time", encoded=True)
-        tmo = self._client_timeout
+        tmo = self._timeouts.whole
         for attempt in range(self.retry.max_retries + 1):
             ban = self.limiter.snapshot()
             if ban.banned:  # a banned IP sends nothing, not even a time request
@@ -555,16 +551,18 @@ class Session:
 
 
 class _Timeouts(NamedTuple):
-    """A call's timeouts: ``total`` seconds (kept by Deadlines) and aiohttp's part (connect)."""
+    """A call's timeouts: ``total`` seconds (kept by Deadlines) with aiohttp's part (connect), and
+    the ``whole`` as aiohttp keeps it (the server-time request, outside the pipeline)."""
 
     total: float
     connect_only: aiohttp.ClientTimeout
+    whole: aiohttp.ClientTimeout
 
 
 def _split_timeout(value: Timeout | float) -> _Timeouts:
     whole = _timeout(value)
     assert whole.total is not None
-    return _Timeouts(whole.total, aiohttp.ClientTimeout(sock_connect=whole.sock_connect))
+    return _Timeouts(whole.total, aiohttp.ClientTimeout(sock_connect=whole.sock_connect), whole)
 
 
 def _timeout(value: Timeout | float) -> aiohttp.ClientTimeout:

@@ -351,13 +351,13 @@ class WeightsSnapshot:
 
 class Reservation(NamedTuple):
     """The slots one request holds. ``straddles``: charged to two windows (near a boundary), so a
-    usage header cannot be matched to one of them. ``watch``: per cost, the usage header, the
-    store's count key in ``window``, the bucket key and kind (what reconciling reads, built once)."""
+    usage header cannot be matched to one of them. ``watch``: per cost, its usage header and the
+    in-memory store's count key in ``window`` (what reconciling reads, built once per window)."""
 
     slots: tuple[Slot, ...]
     window: int
     straddles: bool
-    watch: tuple[tuple[str, tuple[str, int], str, WeightKind], ...] = ()
+    watch: tuple[tuple[str, tuple[str, int]], ...] = ()
 
 
 class _Plan:
@@ -446,7 +446,7 @@ class WeightLimiter:
             tuple([Slot(key, w, amount, limits[kind]) for kind, key, amount in costs for w in windows]),
             mid,
             lo != hi,
-            tuple([(USAGE_HEADERS[kind], (key, mid), key, kind) for kind, key, _ in costs]),
+            tuple([(USAGE_HEADERS[kind], (key, mid)) for kind, key, _ in costs]),
         )
         if lo == hi:
             plan.current = res
@@ -471,22 +471,18 @@ class WeightLimiter:
         # Inside the current window and not within ``edge`` of either end: the shared reservation.
         if res is None or not plan.since + edge <= now < plan.until - edge:
             res = self._slots(costs, now, plan)
-        counts = store._counts  # same module; the store's own reserve_now would cost a call
         slots = res.slots
-        if len(slots) == 1:  # most endpoints: one bucket, one window
-            key, window, amount, limit = slots[0]
-            used = counts.get((key, window), 0) + amount
-            if used > limit:
-                return None
-            counts[key, window] = used
-        else:
-            for key, window, amount, limit in slots:
-                if counts.get((key, window), 0) + amount > limit:
-                    return None
-            for key, window, amount, _ in slots:
-                counts[key, window] = counts.get((key, window), 0) + amount
-        if res.window > store._latest_window:
-            store._prune(res.window)
+        if len(slots) != 1:  # several buckets or windows: the store's own check-then-charge
+            return res if store.reserve_now(slots, plan.scopes, now).ok else None
+        # Most endpoints: one bucket, one window, charged here (same module) without that call.
+        key, window, amount, limit = slots[0]
+        counts = store._counts
+        used = counts.get((key, window), 0) + amount
+        if used > limit:
+            return None
+        counts[key, window] = used
+        if window > store._latest_window:
+            store._prune(window)
         return res
 
     async def acquire(
@@ -572,7 +568,7 @@ class WeightLimiter:
         store = self.store
         if type(store) is InMemoryWindowStore:  # the common case: no mirror, no coroutine
             counts = store._counts
-            for header, count_key, _, _ in res.watch:
+            for header, count_key in res.watch:
                 raw = headers.get(header)
                 if raw is not None:
                     try:
