@@ -24,7 +24,7 @@ def http_date(offset_s: float) -> str:
 
 
 def test_documented_range() -> None:
-    """The range the README and the session rely on: a 1 s floor, Binance's longest ban on top."""
+    """The documented range: a 1 s floor, Binance's longest ban (3 days) on top."""
     assert (RETRY_AFTER_MIN_S, RETRY_AFTER_MAX_S) == (1.0, DAYS_3)
 
 
