@@ -70,7 +70,7 @@ async def test_a1_redis_dies_while_a_repay_is_in_flight(
     ) as client:
         await client.account.pm_loan()  # clock synced, scripts loaded: only the repay is left
         sim.burn("UID", REPAY, 3000)  # another program's repay: the header will be news
-        sim.inject(Fault.latency(0.5, path=REPAY))  # keeps the repay in flight
+        sim.inject(Fault.latency(1.0, path=REPAY))  # keeps the repay in flight
         task = asyncio.create_task(client.account.repay())
         await _until(lambda: _sent(sim, REPAY) == 1)  # it has reached Binance
         redis_proc.kill()
@@ -104,7 +104,8 @@ async def test_b5_redis_restarted_empty_mid_window(
         for _ in range(2):
             await client.account.pm_loan()
         redis_proc.restart()
-        assert await redis.keys("b5:*") == []  # the window's count is gone
+        if await redis.keys("b5:*"):  # pytest.fail, not assert: xfail must not swallow it
+            pytest.fail("the restarted Redis still holds the window's count")
         outcomes = []
         for _ in range(3):
             try:
