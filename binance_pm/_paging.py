@@ -102,6 +102,7 @@ async def iter_repay_history(
         current = 1
         while True:
             page = await fetch(lo, hi, current, size)
+            rows.extend(page.rows)
             fresh = {_repay_key(r) for r in page.rows} - seen
             if page.rows and not fresh:  # page ``current`` repeats earlier ones: ignored paging
                 raise InvalidResponseError(
@@ -109,7 +110,6 @@ async def iter_repay_history(
                     "read; the server ignored the page number, stopping"
                 )
             seen |= fresh
-            rows.extend(page.rows)
             if len(page.rows) < size or current * size >= page.total:
                 break
             current += 1
