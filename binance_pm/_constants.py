@@ -40,7 +40,9 @@ CLOCK_JUMP_TOLERANCE_S = 1.0
 
 # Minimum ban Binance hands out; used when a 418 carries no usable Retry-After.
 DEFAULT_BAN_S = 120.0
-# Retry-After is clamped to this range: at least a second, at most Binance's longest ban.
+# The range a Retry-After is clamped to. Binance sends whole seconds, so the floor only cuts off
+# values that would make a call resend in a tight loop ("0", "0.001"); the ceiling is Binance's
+# longest IP ban (3 days), so a wild value cannot stop a fleet for years through the shared store.
 RETRY_AFTER_MIN_S = 1.0
 RETRY_AFTER_MAX_S = 3 * 86_400.0
 

@@ -6,21 +6,20 @@
 - 429/418: the server's ``Retry-After``; without one, a 429 waits for the window to roll and a 418
   for Binance's shortest ban (120 s).
 - ``Retry-After`` is read as seconds (or an HTTP date) and clamped to [1 s, 3 days] (Binance's
-  longest ban): ``0`` must not turn a 429 into a tight loop, nor ``1e9`` block a budget for
-  decades. Non-finite or unreadable values count as absent.
+  longest ban) by :func:`clamp_retry_after`: ``0`` must not turn a 429 into a tight loop, nor
+  ``1e9`` block a budget for decades. Non-finite or unreadable values count as absent.
 
 The session checks each wait against the call's ``max_wait`` before sleeping.
 """
 
 from __future__ import annotations
 
-import math
 import random
-from email.utils import parsedate_to_datetime
 
 from ._config import RetryPolicy
-from ._constants import DEFAULT_BAN_S, RETRY_AFTER_MAX_S, RETRY_AFTER_MIN_S
+from ._constants import DEFAULT_BAN_S, RETRY_AFTER_MIN_S
 from ._errors import RETRYABLE_CODES, UNKNOWN_OUTCOME_CODES
+from ._retry_after import clamp_retry_after
 
 __all__ = [
     "backoff_wait",
@@ -29,36 +28,6 @@ __all__ = [
     "rate_limit_wait",
     "should_retry",
 ]
-
-
-def clamp_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header, clamped to the documented range; None if unusable.
-
-    ``now`` (epoch seconds) is only needed for the HTTP-date form.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    seconds: float | None
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = _from_http_date(text, now)
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return None
-    return min(max(seconds, RETRY_AFTER_MIN_S), RETRY_AFTER_MAX_S)
-
-
-def _from_http_date(text: str, now: float | None) -> float | None:
-    if now is None:
-        return None
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return when.timestamp() - now
 
 
 def backoff_wait(

@@ -18,7 +18,6 @@ from binance_pm import (
     TransportError,
 )
 from binance_pm._errors import api_error
-from binance_pm._retry import clamp_retry_after
 from binance_pm.testing import FakeBinance, Fault
 
 PM_LOAN = "/sapi/v1/portfolio/pmLoan"
@@ -47,21 +46,6 @@ def test_error_class_mapping(status: int, code: int | None, cls: type[APIError])
     """One function picks the class from (HTTP status, Binance code)."""
     err = api_error(status, code, "m", method="GET", path="/p")
     assert type(err) is cls and err.status == status and err.code == code
-
-
-@pytest.mark.parametrize(
-    ("header", "seconds"),
-    [("2", 2.0), (" 30 ", 30.0), (None, None), ("soon", None), ("-5", None), ("", None),
-     ("inf", None), ("nan", None), ("1e308", 259_200.0),
-     # clamped: 0 must not make a tight resend loop, 1e9 must not block a budget for decades
-     ("0", 1.0), ("0.001", 1.0), ("1000000000", 259_200.0),
-     # an HTTP date 90 s after "now" (Wed, 21 Oct 2015 07:26:30 GMT); without a date, absent
-     ("Wed, 21 Oct 2015 07:28:00 GMT", 90.0)],
-)
-def test_clamp_retry_after(header: str | None, seconds: float | None) -> None:
-    """Retry-After is read as seconds or an HTTP date, clamped to [1 s, 3 days], else absent."""
-    assert clamp_retry_after(header, now=1_445_412_390.0) == seconds
-    assert clamp_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") is None
 
 
 async def test_business_error_keeps_code(sim: FakeBinance, client: Client) -> None:
