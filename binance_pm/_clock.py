@@ -33,7 +33,9 @@ from ._constants import (
 )
 from ._time import SYSTEM_TIME, TimeSource
 
-__all__ = ["ClockSample", "ServerClock"]
+__all__ = ["FRESH", "REFRESH", "WAIT", "ClockSample", "ServerClock"]
+
+FRESH, REFRESH, WAIT = 0, 1, 2  # ServerClock.state()
 
 log = logging.getLogger("binance_pm")
 
@@ -120,23 +122,19 @@ class ServerClock:
     def _age(self) -> float:
         return self.time.monotonic() - self._anchor_mono
 
-    def must_wait(self) -> bool:
-        """True when the next call must wait for a fresh sample (a cheap check, no await)."""
+    def state(self) -> int:
+        """``FRESH``, ``REFRESH`` (a background refresh is due, and none is running or failed
+        just now) or ``WAIT`` (the next call must wait for a sample). No await."""
         if not self._synced:
-            return True
-        age = self._age()
-        if age > self.max_age:
-            return True
-        return abs((self.time.wall() - self._anchor_wall) - age) > CLOCK_JUMP_TOLERANCE_S
-
-    def wants_refresh(self) -> bool:
-        """True when a background refresh is due (and none is running or failed just now)."""
-        return (
-            self._synced
-            and self._age() > self.resync_interval
-            and self._background is None
-            and self.time.monotonic() - self._last_try > CLOCK_RETRY_S
-        )
+            return WAIT
+        now = self.time.monotonic()
+        age = now - self._anchor_mono
+        if age > self.max_age or abs((self.time.wall() - self._anchor_wall) - age) > CLOCK_JUMP_TOLERANCE_S:
+            return WAIT
+        if (age > self.resync_interval and self._background is None
+                and now - self._last_try > CLOCK_RETRY_S):
+            return REFRESH
+        return FRESH
 
     # -- sampling ----------------------------------------------------------------------------
 

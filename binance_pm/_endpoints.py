@@ -70,19 +70,17 @@ class Endpoint:
     weight_rule: Callable[[Mapping[str, object]], Weight] | None = None
     api_key: bool = True
     clock: bool = True
+    family: str = attrs.field(init=False, eq=False)
     _by_name: Mapping[str, Param] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.path.startswith("/") or self.path.count("/") < 2:
             raise ValueError(f"path must look like /family/..., got {self.path!r}")
+        # The API family, the path's first segment: api, sapi, fapi, ...
+        object.__setattr__(self, "family", self.path.split("/", 2)[1])
         object.__setattr__(self, "_by_name", {p.name: p for p in self.params})
         if self.idempotent is None:
             object.__setattr__(self, "idempotent", self.method in ("GET", "PUT", "DELETE"))
-
-    @property
-    def family(self) -> str:
-        """The API family, the path's first segment: ``api``, ``sapi``, ``fapi``, ..."""
-        return self.path.split("/", 2)[1]
 
     @property
     def is_idempotent(self) -> bool:
@@ -94,6 +92,8 @@ class Endpoint:
 
     def encode(self, args: Mapping[str, object]) -> str:
         """Validate ``args`` (Python names; None means "not sent") and return the encoded query."""
+        if not args and not self.params:
+            return ""
         for name in args:
             if name not in self._by_name:
                 raise TypeError(f"{self.name}() got an unexpected parameter {name!r}")

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 import attrs
 
 from ._pools import Pool, WeightKind
-from ._stores import InMemoryWindowStore, Slot, WindowStore
+from ._stores import InMemoryWindowStore, ReserveResult, Slot, WindowStore
 
 __all__ = ["Charge", "Reservation", "Wait", "WeightLimiter", "WeightUsage", "WeightsSnapshot"]
 
@@ -95,6 +95,17 @@ class _Book:
     used: int
 
 
+async def _done(answer: Awaitable[None] | None) -> None:
+    """Await a store's answer if it is not given at once."""
+    if answer is not None:
+        await answer
+
+
+async def _all(pending: list[Awaitable[None]]) -> None:
+    for answer in pending:
+        await answer
+
+
 def _ms_to_dt(ms: float) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
@@ -112,40 +123,78 @@ class WeightLimiter:
     )
     _blocked: dict[str, tuple[int, bool]] = attrs.field(init=False, factory=dict)
     _answered: dict[str, int] = attrs.field(init=False, factory=dict)  # key -> latest window
+    # id(charges) -> (charges, the reservation every call of its current window can share)
+    _shared: dict[int, tuple[tuple[Charge, ...], Reservation]] = attrs.field(
+        init=False, factory=dict
+    )
 
     def __repr__(self) -> str:
         return f"WeightLimiter(store={self.store!r})"
 
-    async def reserve(
+    def reserve(
         self, charges: tuple[Charge, ...], scopes: tuple[str, ...], now: int
-    ) -> Reservation | Wait:
-        """Charge every cost in the window(s) around ``now`` (server ms), or say how long to wait."""
+    ) -> Reservation | Wait | Awaitable[Reservation | Wait]:
+        """Charge every cost in the window(s) around ``now`` (server ms), or say how long to
+        wait. Answers at once when the store does; otherwise returns what to await."""
+        res = self._slots(charges, now)
+        if isinstance(res, Wait):
+            return res
+        result = self.store.reserve(res.slots, scopes, now)
+        if isinstance(result, ReserveResult):
+            return self._charged(res, result, now)
+        return self._charged_later(res, result, now)
+
+    def _slots(self, charges: tuple[Charge, ...], now: int) -> Reservation | Wait:
+        """The slots ``charges`` take at ``now``: the window's own, or both windows near an edge.
+        Away from the edges every call of a window shares one (immutable) reservation."""
+        edge = int(self.edge_ms())
+        shared = self._shared.get(id(charges))
+        if shared is not None and shared[0] is charges:
+            res = shared[1]
+            c = charges[0]
+            wms = c.pool.window_ms
+            if (now - edge) // wms == (now + edge) // wms == res.windows[0] and len(charges) == 1:
+                return self._first_answer_out(res) or res
+        slots: list[Slot] = []
+        windows: list[int] = []
+        straddles = False
         for c in charges:
             if c.amount > c.pool.limit:
                 raise ValueError(
                     f"request weight {c.amount} exceeds the {c.pool.kind.value} limit {c.pool.limit}"
                 )
-        edge = int(self.edge_ms())
-        slots: list[Slot] = []
-        windows: list[int] = []
-        straddles = False
-        for c in charges:
             wms = c.pool.window_ms
             mid, lo, hi = now // wms, (now - edge) // wms, (now + edge) // wms
-            if self._inflight.get((c.key, mid)) and self._answered.get(c.key) != mid:
-                return Wait(FIRST_ANSWER_POLL_S, False, False)  # the window's first is out
             straddles = straddles or lo != hi
             slots += [Slot(c.key, w, c.amount, c.pool.limit) for w in sorted({lo, mid, hi})]
             windows.append(mid)
-        result = await self.store.reserve(slots, scopes, now)
+        res = Reservation(charges, tuple(slots), tuple(windows), straddles)
+        if not straddles and len(self._shared) < 1024:
+            self._shared[id(charges)] = (charges, res)
+        return self._first_answer_out(res) or res
+
+    def _first_answer_out(self, res: Reservation) -> Wait | None:
+        # In each window a bucket's first request goes alone (see the module docstring).
+        for c, window in zip(res.charges, res.windows, strict=True):
+            if self._inflight.get((c.key, window)) and self._answered.get(c.key) != window:
+                return Wait(FIRST_ANSWER_POLL_S, False, False)
+        return None
+
+    async def _charged_later(
+        self, res: Reservation, pending: Awaitable[ReserveResult], now: int
+    ) -> Reservation | Wait:
+        return self._charged(res, await pending, now)
+
+    def _charged(self, res: Reservation, result: ReserveResult, now: int) -> Reservation | Wait:
         if result.ok:
-            for c, window in zip(charges, windows, strict=True):
+            for c, window in zip(res.charges, res.windows, strict=True):
                 self._inflight[c.key, window] += c.amount
                 self._count(c, window, c.amount)
-            return Reservation(charges, tuple(slots), tuple(windows), straddles)
+            return res
         if result.blocked_until_ms:
             return Wait(max(0.0, (result.blocked_until_ms - now) / 1000), True, result.banned)
-        wake = min((now // c.pool.window_ms + 1) * c.pool.window_ms for c in charges) + edge
+        edge = int(self.edge_ms())
+        wake = min((now // c.pool.window_ms + 1) * c.pool.window_ms for c in res.charges) + edge
         return Wait((wake - now) / 1000, False, False)
 
     def _count(self, charge: Charge, window: int, amount: int) -> None:
@@ -168,20 +217,24 @@ class WeightLimiter:
         self._done(res)
         for c, window in zip(res.charges, res.windows, strict=True):
             self._count(c, window, -c.amount)
-        await self.store.release(res.slots)
+        await _done(self.store.release(res.slots))
 
-    async def settle(self, res: Reservation, headers: Mapping[str, str] | None) -> None:
+    def settle(
+        self, res: Reservation, headers: Mapping[str, str] | None
+    ) -> Awaitable[None] | None:
         """The request was sent: it is no longer in flight, and ``headers`` (None if no answer
         came) say what the server has counted. Raise each bucket to that count plus what this
-        client still has in flight in the window, which the server has not seen yet."""
+        client still has in flight in the window, which the server has not seen yet. Returns
+        what to await if the store does not answer at once."""
         self._done(res)
         if headers is None:
-            return
+            return None
         for c, window in zip(res.charges, res.windows, strict=True):
             if window >= self._answered.get(c.key, window):
                 self._answered[c.key] = window
         if res.straddles:
-            return
+            return None
+        pending: list[Awaitable[None]] = []
         for c, window in zip(res.charges, res.windows, strict=True):
             raw = headers.get(c.pool.header)
             if raw is None or not raw.isdigit():
@@ -191,7 +244,10 @@ class WeightLimiter:
             if book is not None and book.window == window:
                 book.used = max(book.used, used)
             # Always told to the store: a shared store may have lost its count (a restart).
-            await self.store.observe(c.key, window, used)
+            answer = self.store.observe(c.key, window, used)
+            if answer is not None:
+                pending.append(answer)
+        return _all(pending) if pending else None
 
     async def block(self, scope: str, retry_after: float, *, banned: bool) -> None:
         """Refuse reservations in ``scope`` for ``retry_after`` seconds."""
@@ -204,7 +260,7 @@ class WeightLimiter:
             "%s: no requests in %s for %.1fs",
             "IP banned (418)" if banned else "rate limited (429)", scope, retry_after,
         )
-        await self.store.block(scope, until, banned, now)
+        await _done(self.store.block(scope, until, banned, now))
 
     def window_remaining(self, pool: Pool) -> float:
         """Seconds until ``pool``'s current window rolls (a 429 without Retry-After waits this)."""

@@ -21,11 +21,10 @@ Endpoint code knows none of this.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple, NoReturn, TypeVar
 
@@ -33,7 +32,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from ._clock import ServerClock
+from ._clock import FRESH, WAIT, ServerClock
 from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout, as_timeout
 from ._constants import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_WAIT_S, DEFAULT_POOL_SIZE, HEADER_API_KEY
 from ._deadline import Deadlines
@@ -47,7 +46,7 @@ from ._errors import (
     TransportError,
     api_error,
 )
-from ._limiter import Charge, Reservation, WeightLimiter
+from ._limiter import Charge, Reservation, Wait, WeightLimiter
 from ._pools import Pool, WeightKind
 from ._retry import backoff_wait, clamp_retry_after, outcome_unknown, rate_limit_wait, should_retry
 from ._signing import Signer
@@ -94,7 +93,7 @@ class _MaybeSent(Exception):
     """The request may have reached Binance (reset, timeout, truncated answer)."""
 
 
-@attrs.frozen
+@attrs.define
 class _Call:
     """One call, prepared once and reused by every attempt."""
 
@@ -163,15 +162,24 @@ class Session:
     closed: bool = False
     # A with_options() copy sends through its root's HTTP session, slots and deadlines.
     _root: Session | None = None
-    _slots: asyncio.Semaphore | None = None
+    slots: asyncio.Semaphore | None = None  # at most pool_size requests in flight
     _deadlines: Deadlines | None = None
     _headers: dict[str, str] = attrs.field(init=False, factory=dict)
+    # (family, path, weight kind, amount) -> the charges and block scopes of such a call
+    _plans: dict[tuple[str, str, str, int], tuple[tuple[Charge, ...], tuple[str, ...]]] = \
+        attrs.field(init=False, factory=dict)
+    # base URL -> (scheme, authority, path prefix), so a URL is built from parts, not parsed
+    _origins: dict[str, tuple[str, str, str]] = attrs.field(init=False, factory=dict)
+    # Timeout -> aiohttp's part of it: the connect limit (TCP and TLS) of a new connection
+    _aiohttp_timeouts: dict[Timeout, aiohttp.ClientTimeout] = attrs.field(init=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         if self.api_key is not None:
             self._headers = {HEADER_API_KEY: self.api_key}
         if self._deadlines is None:
             self._deadlines = Deadlines(self.time)
+        if self.slots is None:
+            self.slots = asyncio.Semaphore(self.pool_size)
 
     def __repr__(self) -> str:
         return f"Session(base_url={self.urls.get('sapi')!r}, closed={self.is_closed()})"
@@ -197,11 +205,9 @@ class Session:
             self.owns_http = True
         return self.http
 
-    def _slot_gate(self) -> asyncio.Semaphore:
-        owner = self._root or self
-        if owner._slots is None:
-            owner._slots = asyncio.Semaphore(owner.pool_size)
-        return owner._slots
+    def _gate(self) -> asyncio.Semaphore:
+        assert self.slots is not None
+        return self.slots
 
     async def close(self) -> None:
         """Close the HTTP session if this client created it; a caller's session stays open.
@@ -222,7 +228,7 @@ class Session:
             raise RuntimeError("this binance_pm client is closed")
         root = self._root or self
         return attrs.evolve(
-            self, http=None, owns_http=False, root=root, slots=None, deadlines=root._deadlines,
+            self, http=None, owns_http=False, root=root, slots=root.slots, deadlines=root._deadlines,
             **changes,
         )
 
@@ -242,8 +248,11 @@ class Session:
         call = self._prepare(spec, args, recv_window, timeout, max_wait)
         retries = 0
         resynced = False
+        clock = self.clock
         while True:
-            generation = await self._sync_clock(call)
+            if spec.clock and clock.state() != FRESH:  # checked here: no coroutine when fresh
+                await self._sync_clock(call)
+            generation = clock.generation
             resp = await self._exchange(call)
             if isinstance(resp, _MaybeSent) and not spec.is_idempotent:
                 raise ExecutionUnknownError(str(resp), method=spec.method, path=spec.path)
@@ -294,30 +303,36 @@ class Session:
             raise ValueError(f"{spec.name}(): no base URL for /{spec.family} calls on this client")
         rw = self.recv_window if recv_window is NOT_GIVEN else check_recv_window(recv_window)
         wait = self.max_wait if max_wait is NOT_GIVEN else check_max_wait(max_wait)
-        charges = self._charges(spec, spec.weight_for(args))
-        scopes = (*dict.fromkeys(c.key for c in charges), f"ban:{base}")
+        weight = spec.weight_for(args)
+        plan = self._plans.get((spec.family, spec.path, weight.kind.value, weight.amount))
+        if plan is None:
+            plan = self._plan(spec, weight, base)
         return _Call(
             spec, query, base, rw,
             self.timeout if timeout is NOT_GIVEN else as_timeout(timeout),
-            self.time.monotonic() + wait, charges, scopes,
+            self.time.monotonic() + wait, *plan,
         )
 
-    def _charges(self, spec: Endpoint, weight: Weight) -> tuple[Charge, ...]:
+    def _plan(
+        self, spec: Endpoint, weight: Weight, base: str
+    ) -> tuple[tuple[Charge, ...], tuple[str, ...]]:
+        """The charges of a call and the scopes a 429 or ban on it blocks (cached: a handful)."""
         pool = self.pools.get((spec.family, weight.kind))
         if pool is None:
             raise ValueError(f"{spec.name}(): no {weight.kind.value} weight pool for /{spec.family}")
-        return (Charge(pool, pool.bucket(spec.path), weight.amount),)
+        charges = (Charge(pool, pool.bucket(spec.path), weight.amount),)
+        plan = charges, (*dict.fromkeys(c.key for c in charges), f"ban:{base}")
+        if len(self._plans) < 1024:
+            self._plans[spec.family, spec.path, weight.kind.value, weight.amount] = plan
+        return plan
 
     # stage: clock
 
-    async def _sync_clock(self, call: _Call) -> int:
-        clock = self.clock
-        if call.spec.clock:
-            if clock.must_wait():
-                await self._sample_clock(call, None)
-            elif clock.wants_refresh():
-                clock.refine(self._background_time)
-        return clock.generation
+    async def _sync_clock(self, call: _Call) -> None:
+        if self.clock.state() == WAIT:
+            await self._sample_clock(call, None)
+        else:
+            self.clock.refine(self._background_time)  # a refresh is due
 
     async def _sample_clock(self, call: _Call, seen_generation: int | None) -> None:
         """One sample sent with this call's limits (shared with concurrent callers), then more
@@ -337,7 +352,7 @@ class Session:
     async def _exchange(self, call: _Call) -> _Response | _NotSent | _MaybeSent:
         """Reserve, sign and send once; a failure comes back as a value, so the frames that held the
         signed URL are gone before any exception is raised from it."""
-        async with self._reserved(call) as ticket:
+        async with _Reserved(self, call) as ticket:
             url = self._sign(call, ticket.now_ms)
             try:
                 resp = await self._send(call, url, ticket)
@@ -349,31 +364,9 @@ class Session:
                 log.debug("%s may have been sent: %s", call.where(), failure)
                 return failure
             ticket.headers = resp.headers
-        log.debug("%s -> %d", call.where(), resp.status)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s -> %d", call.where(), resp.status)
         return resp
-
-    @contextlib.asynccontextmanager
-    async def _reserved(self, call: _Call) -> AsyncIterator[_Ticket]:
-        """Hold the call's weight and a connection slot; give the weight back unless sent."""
-        ticket = await self._reserve(call)
-        try:
-            yield ticket
-        except BaseException as exc:
-            if not ticket.sent:
-                await asyncio.shield(self.limiter.release(ticket.reservation))
-            else:
-                if isinstance(exc, asyncio.CancelledError) and not call.spec.is_idempotent:
-                    log.warning("%s cancelled after it was sent: outcome unknown, check before "
-                                "resending", call.where())
-                await self._settle(call, ticket, shield=True)
-            raise
-        else:
-            if ticket.sent:
-                await self._settle(call, ticket, shield=False)
-            else:
-                await self.limiter.release(ticket.reservation)
-        finally:
-            self._slot_gate().release()
 
     async def _reserve(self, call: _Call) -> _Ticket:
         """Wait for weight without holding a slot, then take a slot and charge the weight."""
@@ -381,22 +374,25 @@ class Session:
             await self._enter_slot(call)
             try:
                 now = self.clock.now_ms()
-                res = await self.limiter.reserve(call.charges, call.scopes, now)
+                res = self.limiter.reserve(call.charges, call.scopes, now)
+                if not isinstance(res, Reservation | Wait):
+                    res = await res  # a store that answers later
             except BaseException:
-                self._slot_gate().release()
+                self._gate().release()
                 raise
             if isinstance(res, Reservation):
                 return _Ticket(res, now)
-            self._slot_gate().release()
+            self._gate().release()
             why = "banned" if res.banned else "Retry-After in force" if res.blocked else "window full"
-            log.debug("%s: waiting %.3fs for weight (%s)", call.where(), res.seconds, why)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s: waiting %.3fs for weight (%s)", call.where(), res.seconds, why)
             await self._wait(call, res.seconds, RateLimitError(
                 f"{call.where()}: weight not available within max_wait ({why})",
                 retry_after=res.seconds, banned=res.banned,
             ))
 
     async def _enter_slot(self, call: _Call) -> None:
-        slots = self._slot_gate()
+        slots = self._gate()
         if not slots.locked():
             await slots.acquire()  # free: returns without suspending
             return
@@ -420,29 +416,49 @@ class Session:
             payload = f"{query}&{stamp}" if query else stamp
             signature = quote_value(self.signer.sign(payload.encode("ascii")))
             query = f"{payload}&signature={signature}"
-        raw = f"{call.base}{call.spec.path}"
-        return URL(f"{raw}?{query}" if query else raw, encoded=True)
+        origin = self._origins.get(call.base) or self._origin(call.base)
+        return URL.build(scheme=origin[0], authority=origin[1], path=origin[2] + call.spec.path,
+                         query_string=query, encoded=True)
+
+    def _origin(self, base: str) -> tuple[str, str, str]:
+        url = URL(base, encoded=True)
+        origin = self._origins[base] = (url.scheme, url.raw_authority, url.raw_path.rstrip("/"))
+        return origin
 
     async def _send(self, call: _Call, url: URL, ticket: _Ticket) -> _Response:
         """The one place aiohttp is called."""
-        http = self._http()
+        http = self.http
+        if http is None or self.closed:  # first use, a with_options() copy, or closed
+            http = self._http()
         assert self._deadlines is not None
-        with _mapped_errors(), self._deadlines.section(call.timeout.total):
+        timeout = self._aiohttp_timeouts.get(call.timeout) or self._aiohttp_timeout(call.timeout)
+        with _ErrorMap(), self._deadlines.section(call.timeout.total):
             ticket.sent = True
             async with http.request(
                 call.spec.method, url,
                 headers=self._headers if call.spec.api_key else None,
-                timeout=aiohttp.ClientTimeout(total=None, connect=call.timeout.connect),
+                timeout=timeout,
                 allow_redirects=False,
                 raise_for_status=False,  # a caller's session may set it; statuses are ours to map
             ) as raw:
                 return _Response(raw.status, raw.headers, await self._read(call, raw))
 
+    def _aiohttp_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
+        # The total is kept by self._deadlines. sock_connect bounds opening a connection (TCP
+        # and TLS) and, unlike connect=, sets no timer when a pooled connection is reused.
+        made = aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect)
+        if len(self._aiohttp_timeouts) < 64:
+            self._aiohttp_timeouts[timeout] = made
+        return made
+
     async def _read(self, call: _Call, raw: aiohttp.ClientResponse) -> bytes:
         """The body, refused past ``max_body`` bytes (decompressed) before it fills memory."""
         cap = self.max_body
-        if raw.content_length is not None and raw.content_length > cap:
+        length = raw.content_length
+        if length is not None and length > cap:
             self._oversized(call)
+        if length is not None and "Content-Encoding" not in raw.headers:
+            return await raw.read()  # its length is known and within the cap
         body = bytearray()
         async for chunk in raw.content.iter_any():
             body += chunk
@@ -454,9 +470,10 @@ class Session:
         self._bad_success(call, f"response body larger than max_body ({self.max_body} bytes)")
 
     async def _settle(self, call: _Call, ticket: _Ticket, *, shield: bool) -> None:
-        settling = self.limiter.settle(ticket.reservation, ticket.headers)
         try:
-            await (asyncio.shield(settling) if shield else settling)
+            settling = self.limiter.settle(ticket.reservation, ticket.headers)
+            if settling is not None:  # a store that answers later
+                await (asyncio.shield(settling) if shield else settling)
         except Exception as err:  # the answer is known; the books are repaired by the next one
             log.warning("%s: weight books not updated (%s)", call.where(), _describe(err))
 
@@ -532,18 +549,57 @@ class Session:
         await self.time.sleep(seconds)
 
 
-@contextlib.contextmanager
-def _mapped_errors() -> Iterator[None]:
+class _ErrorMap:
     """aiohttp's exceptions -> "never left" or "may have reached Binance", with no chained
     foreign exception (their texts can carry the signed URL)."""
-    try:
-        yield
-    except _NOT_SENT as err:
-        raise _NotSent(_describe(err)) from None
-    except TimeoutError:
-        raise _MaybeSent("TimeoutError: no response within the timeout") from None
-    except _MAYBE_SENT as err:
-        raise _MaybeSent(_describe(err)) from None
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is None or isinstance(exc, BinanceError | asyncio.CancelledError):
+            return
+        if isinstance(exc, _NOT_SENT):
+            raise _NotSent(_describe(exc)) from None
+        if isinstance(exc, TimeoutError):
+            raise _MaybeSent("TimeoutError: no response within the timeout") from None
+        if isinstance(exc, _MAYBE_SENT):
+            raise _MaybeSent(_describe(exc)) from None
+
+
+class _Reserved:
+    """``async with _Reserved(session, call) as ticket``: the call's weight and a connection
+    slot are held inside; on the way out the weight is given back unless the request was sent,
+    and settled against the answer's headers if it was."""
+
+    __slots__ = ("_call", "_session", "_ticket")
+
+    def __init__(self, session: Session, call: _Call) -> None:
+        self._session, self._call = session, call
+
+    async def __aenter__(self) -> _Ticket:
+        self._ticket = await self._session._reserve(self._call)
+        return self._ticket
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        session, call, ticket = self._session, self._call, self._ticket
+        try:
+            if not ticket.sent:
+                release = session.limiter.release(ticket.reservation)
+                await (release if exc is None else asyncio.shield(release))
+                return
+            if isinstance(exc, asyncio.CancelledError) and not call.spec.is_idempotent:
+                log.warning("%s cancelled after it was sent: outcome unknown, check before "
+                            "resending", call.where())
+            await session._settle(call, ticket, shield=exc is not None)
+        finally:
+            session._gate().release()
 
 
 def _gave_up(call: _Call, retries: int, failure: _NotSent | _MaybeSent) -> BinanceError:

@@ -7,7 +7,6 @@ which the session percent-encodes like any other value. RSA and Ed25519 need the
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 from collections.abc import Callable
@@ -42,7 +41,7 @@ class HmacSigner:
             raise ValueError("api_secret must not be empty")
 
     def sign(self, payload: bytes) -> str:
-        return hmac.new(self.secret.encode(), payload, hashlib.sha256).hexdigest()
+        return hmac.digest(self.secret.encode(), payload, "sha256").hex()
 
     def __repr__(self) -> str:
         return "HmacSigner(secret=***)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import NamedTuple, Protocol
 
 import attrs
@@ -31,27 +31,32 @@ class WindowStore(Protocol):
     """Where the limiter's counts live. Every method is atomic with respect to the others.
 
     Windows are integers (server time divided by the pool's window length); times are server
-    time in milliseconds, as the limiter passes them.
+    time in milliseconds, as the limiter passes them. A method may answer at once (the in-memory
+    store) or return an awaitable (``async def``, the Redis store): the limiter awaits only what
+    needs it, so the default store costs no coroutine per request.
     """
 
-    async def reserve(
+    def reserve(
         self, slots: Sequence[Slot], scopes: Sequence[str], now_ms: int
-    ) -> ReserveResult:
+    ) -> ReserveResult | Awaitable[ReserveResult]:
         """Charge every slot, or none if any would exceed its limit or a scope is blocked."""
         ...
 
-    async def release(self, slots: Sequence[Slot]) -> None:
+    def release(self, slots: Sequence[Slot]) -> Awaitable[None] | None:
         """Give back a reservation whose request was never sent."""
         ...
 
-    async def observe(self, key: str, window: int, used: int) -> None:
+    def observe(self, key: str, window: int, used: int) -> Awaitable[None] | None:
         """Raise a bucket's count to ``used`` (what the server reported, plus what it has not
         seen yet)."""
         ...
 
-    async def block(self, scope: str, until_ms: int, banned: bool, now_ms: int) -> None:
+    def block(self, scope: str, until_ms: int, banned: bool, now_ms: int) -> Awaitable[None] | None:
         """Refuse reservations in ``scope`` until ``until_ms``."""
         ...
+
+
+_CHARGED, _FULL = ReserveResult(True), ReserveResult(False)
 
 
 @attrs.define
@@ -62,7 +67,7 @@ class InMemoryWindowStore:
     _blocks: dict[str, tuple[int, bool]] = attrs.field(factory=dict)
     _latest: dict[str, int] = attrs.field(factory=dict)  # newest window seen per bucket
 
-    async def reserve(
+    def reserve(
         self, slots: Sequence[Slot], scopes: Sequence[str], now_ms: int
     ) -> ReserveResult:
         until, banned = 0, False
@@ -73,12 +78,13 @@ class InMemoryWindowStore:
         if until:
             return ReserveResult(False, until, banned)
         counts = self._counts
-        if any(counts.get((s.key, s.window), 0) + s.amount > s.limit for s in slots):
-            return ReserveResult(False)
+        for s in slots:
+            if counts.get((s.key, s.window), 0) + s.amount > s.limit:
+                return _FULL
         for s in slots:
             counts[s.key, s.window] = counts.get((s.key, s.window), 0) + s.amount
             self._forget_before(s.key, s.window)
-        return ReserveResult(True)
+        return _CHARGED
 
     def _forget_before(self, key: str, window: int) -> None:
         # Keep the current and previous window of each bucket: memory stays flat over days.
@@ -87,17 +93,17 @@ class InMemoryWindowStore:
             for k in [k for k in self._counts if k[0] == key and k[1] < window - 1]:
                 del self._counts[k]
 
-    async def release(self, slots: Sequence[Slot]) -> None:
+    def release(self, slots: Sequence[Slot]) -> None:
         for s in slots:
             k = (s.key, s.window)
             if k in self._counts:
                 self._counts[k] = max(0, self._counts[k] - s.amount)
 
-    async def observe(self, key: str, window: int, used: int) -> None:
+    def observe(self, key: str, window: int, used: int) -> None:
         if used > self._counts.get((key, window), 0):
             self._counts[key, window] = used
 
-    async def block(self, scope: str, until_ms: int, banned: bool, now_ms: int) -> None:
+    def block(self, scope: str, until_ms: int, banned: bool, now_ms: int) -> None:
         current = self._blocks.get(scope)
         if current is None or current[0] <= now_ms or until_ms > current[0]:
             self._blocks[scope] = (until_ms, banned)

@@ -123,7 +123,7 @@ async def test_ledger_soak_balances() -> None:
                     foreign.append(err)
 
         await asyncio.gather(*(worker() for _ in range(TASKS)))
-        slots = client._session._slot_gate()
+        slots = client._session._gate()
         assert slots._value == client._session.pool_size  # none leaked
 
     executed = Counter(e.params["ref"] for e in sim.executions if e.path == LEDGER_PATH)

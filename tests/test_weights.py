@@ -105,7 +105,7 @@ async def test_418_stops_every_request_until_the_ban_ends() -> None:
         sim.inject(Fault.status_code(418, body='{"code":-1003,"msg":"IP banned"}',
                                      headers={"Retry-After": "1"}, path=PM_LOAN))
         first = asyncio.create_task(client.account.pm_loan())
-        while not sim.status_counts[418]:  # noqa: ASYNC110 - the simulator has no event for it
+        while not client.weights.banned:  # noqa: ASYNC110 - the client has no event for it
             await asyncio.sleep(0.001)
         await asyncio.gather(first, client.account.repay(), client.server_time())
         calls = [r for r in sim.requests if r.path != "/api/v3/time"]
@@ -180,42 +180,42 @@ def _pool(kind: WeightKind, limit: int) -> Pool:
     return Pool("sapi", kind, limit, f"X-{kind.value}", True, 60_000)
 
 
-async def test_multi_cost_reservation_is_all_or_nothing() -> None:
+def test_multi_cost_reservation_is_all_or_nothing() -> None:
     """A request with two costs is charged both or neither."""
     store = InMemoryWindowStore()
     limiter = WeightLimiter(now_ms=lambda: 10_000, store=store, edge_ms=lambda: 0.0)
     uid, ip = _pool(WeightKind.UID, 180_000), _pool(WeightKind.IP, 12_000)
     first = (Charge(uid, "UID:/a", 100_000), Charge(ip, "IP:/b", 10_000))
-    held = await limiter.reserve(first, ("UID:/a", "IP:/b"), 10_000)
+    held = limiter.reserve(first, ("UID:/a", "IP:/b"), 10_000)
     assert isinstance(held, Reservation)
-    await limiter.settle(held, {})  # answered: the window's first answer is in
+    limiter.settle(held, {})  # answered: the window's first answer is in
     second = (Charge(uid, "UID:/a", 10), Charge(ip, "IP:/b", 5000))
-    wait = await limiter.reserve(second, ("UID:/a", "IP:/b"), 10_000)
+    wait = limiter.reserve(second, ("UID:/a", "IP:/b"), 10_000)
     assert isinstance(wait, Wait) and wait.seconds == 50.0 and not wait.blocked
     assert store.used("UID:/a", 0) == 100_000 and store.used("IP:/b", 0) == 10_000
 
 
-async def test_edge_reservation_charges_both_windows() -> None:
+def test_edge_reservation_charges_both_windows() -> None:
     """Near a boundary the server may see the other window: both are charged."""
     limiter = WeightLimiter(now_ms=lambda: 59_990, edge_ms=lambda: 50.0)
-    res = await limiter.reserve((Charge(_pool(WeightKind.UID, 180_000), "UID:/a", 7),), (), 59_990)
+    res = limiter.reserve((Charge(_pool(WeightKind.UID, 180_000), "UID:/a", 7),), (), 59_990)
     assert isinstance(res, Reservation) and res.straddles
     assert sorted(s.window for s in res.slots) == [0, 1]
     assert res.slots[0] == Slot("UID:/a", 0, 7, 180_000)
 
 
-async def test_settle_counts_what_the_server_has_not_seen_yet() -> None:
+def test_settle_counts_what_the_server_has_not_seen_yet() -> None:
     """The usage header plus this client's other requests still in flight in that window."""
     store = InMemoryWindowStore()
     limiter = WeightLimiter(now_ms=lambda: 1_000, store=store, edge_ms=lambda: 0.0)
     charge = (Charge(_pool(WeightKind.UID, 180_000), "UID:/a", 500),)
-    first = await limiter.reserve(charge, (), 1_000)
+    first = limiter.reserve(charge, (), 1_000)
     assert isinstance(first, Reservation)
-    assert isinstance(await limiter.reserve(charge, (), 1_000), Wait)  # the first goes alone
-    await limiter.settle(first, {"X-UID": "500"})
-    held = [await limiter.reserve(charge, (), 1_000) for _ in range(3)]
+    assert isinstance(limiter.reserve(charge, (), 1_000), Wait)  # the first goes alone
+    limiter.settle(first, {"X-UID": "500"})
+    held = [limiter.reserve(charge, (), 1_000) for _ in range(3)]
     second = held[0]
     assert isinstance(second, Reservation)
     # Another program spent 89,500; the server has seen our first two requests only.
-    await limiter.settle(second, {"X-UID": "90500"})
+    limiter.settle(second, {"X-UID": "90500"})
     assert store.used("UID:/a", 0) == 90_500 + 2 * 500
