@@ -204,18 +204,18 @@ class WeightLimiter:
         if window == book.window:
             book.used = max(0, book.used + amount)
 
-    def _done(self, res: Reservation) -> None:
-        for c, window in zip(res.charges, res.windows, strict=True):
-            left = self._inflight[c.key, window] - c.amount
-            if left > 0:
-                self._inflight[c.key, window] = left
-            else:
-                del self._inflight[c.key, window]
+    def _land(self, c: Charge, window: int) -> None:
+        """``c`` is no longer in flight (answered, failed or given back)."""
+        left = self._inflight[c.key, window] - c.amount
+        if left > 0:
+            self._inflight[c.key, window] = left
+        else:
+            del self._inflight[c.key, window]
 
     async def release(self, res: Reservation) -> None:
         """Give back a reservation whose request never left (failed to connect, cancelled)."""
-        self._done(res)
         for c, window in zip(res.charges, res.windows, strict=True):
+            self._land(c, window)
             self._count(c, window, -c.amount)
         await _done(self.store.release(res.slots))
 
@@ -226,23 +226,20 @@ class WeightLimiter:
         came) say what the server has counted. Raise each bucket to that count plus what this
         client still has in flight in the window, which the server has not seen yet. Returns
         what to await if the store does not answer at once."""
-        self._done(res)
-        if headers is None:
-            return None
-        for c, window in zip(res.charges, res.windows, strict=True):
-            if window >= self._answered.get(c.key, window):
-                self._answered[c.key] = window
-        if res.straddles:
-            return None
         pending: list[Awaitable[None]] = []
         for c, window in zip(res.charges, res.windows, strict=True):
-            raw = headers.get(c.pool.header)
-            if raw is None or not raw.isdigit():
+            self._land(c, window)
+            if headers is None:
                 continue
+            if self._answered.get(c.key, -1) < window:
+                self._answered[c.key] = window
+            raw = headers.get(c.pool.header)
+            if res.straddles or raw is None or not raw.isdigit():
+                continue  # a header can't be matched to one of two windows
             used = int(raw) + self._inflight.get((c.key, window), 0)
             book = self._books.get(c.key)
-            if book is not None and book.window == window:
-                book.used = max(book.used, used)
+            if book is not None and book.window == window and used > book.used:
+                book.used = used
             # Always told to the store: a shared store may have lost its count (a restart).
             answer = self.store.observe(c.key, window, used)
             if answer is not None:

@@ -134,7 +134,14 @@ def _excerpt(body: bytes) -> str:
 def _decode(body: bytes) -> Any:
     """JSON with exact decimals; ValueError for anything that is not (deep nesting included)."""
     try:
-        return _JSON.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+        try:
+            value, end = _JSON.raw_decode(text)  # Binance's bodies start with the value
+        except ValueError:
+            return _JSON.decode(text)  # leading whitespace, or the error to report
+        if end != len(text) and text[end:].strip(" \t\n\r"):
+            raise ValueError("extra data after the JSON value")
+        return value
     except (ValueError, RecursionError, ArithmeticError) as err:
         raise ValueError(f"not JSON ({type(err).__name__})") from None
 
@@ -168,8 +175,6 @@ class Session:
     # (family, path, weight kind, amount) -> the charges and block scopes of such a call
     _plans: dict[tuple[str, str, str, int], tuple[tuple[Charge, ...], tuple[str, ...]]] = \
         attrs.field(init=False, factory=dict)
-    # base URL -> (scheme, authority, path prefix), so a URL is built from parts, not parsed
-    _origins: dict[str, tuple[str, str, str]] = attrs.field(init=False, factory=dict)
     # Timeout -> aiohttp's part of it: the connect limit (TCP and TLS) of a new connection
     _aiohttp_timeouts: dict[Timeout, aiohttp.ClientTimeout] = attrs.field(init=False, factory=dict)
 
@@ -368,34 +373,18 @@ class Session:
             log.debug("%s -> %d", call.where(), resp.status)
         return resp
 
-    async def _reserve(self, call: _Call) -> _Ticket:
-        """Wait for weight without holding a slot, then take a slot and charge the weight."""
-        while True:
-            await self._enter_slot(call)
-            try:
-                now = self.clock.now_ms()
-                res = self.limiter.reserve(call.charges, call.scopes, now)
-                if not isinstance(res, Reservation | Wait):
-                    res = await res  # a store that answers later
-            except BaseException:
-                self._gate().release()
-                raise
-            if isinstance(res, Reservation):
-                return _Ticket(res, now)
-            self._gate().release()
-            why = "banned" if res.banned else "Retry-After in force" if res.blocked else "window full"
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s: waiting %.3fs for weight (%s)", call.where(), res.seconds, why)
-            await self._wait(call, res.seconds, RateLimitError(
-                f"{call.where()}: weight not available within max_wait ({why})",
-                retry_after=res.seconds, banned=res.banned,
-            ))
+    async def _wait_for_weight(self, call: _Call, wait: Wait) -> None:
+        why = "banned" if wait.banned else "Retry-After in force" if wait.blocked else "window full"
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: waiting %.3fs for weight (%s)", call.where(), wait.seconds, why)
+        await self._wait(call, wait.seconds, RateLimitError(
+            f"{call.where()}: weight not available within max_wait ({why})",
+            retry_after=wait.seconds, banned=wait.banned,
+        ))
 
-    async def _enter_slot(self, call: _Call) -> None:
+    async def _wait_for_slot(self, call: _Call) -> None:
+        """Every slot is busy: wait for one, bounded by the call's timeout and max_wait."""
         slots = self._gate()
-        if not slots.locked():
-            await slots.acquire()  # free: returns without suspending
-            return
         bound = max(0.0, min(call.timeout.total, call.deadline - self.time.monotonic()))
         try:
             async with asyncio.timeout(bound):
@@ -414,16 +403,12 @@ class Session:
             if call.spec.recv_window:
                 stamp = f"recvWindow={call.recv_window}&{stamp}"
             payload = f"{query}&{stamp}" if query else stamp
-            signature = quote_value(self.signer.sign(payload.encode("ascii")))
+            signature = self.signer.sign(payload.encode("ascii"))
+            if not (signature.isascii() and signature.isalnum()):  # hex needs no escaping
+                signature = quote_value(signature)  # base64's + / = do
             query = f"{payload}&signature={signature}"
-        origin = self._origins.get(call.base) or self._origin(call.base)
-        return URL.build(scheme=origin[0], authority=origin[1], path=origin[2] + call.spec.path,
-                         query_string=query, encoded=True)
-
-    def _origin(self, base: str) -> tuple[str, str, str]:
-        url = URL(base, encoded=True)
-        origin = self._origins[base] = (url.scheme, url.raw_authority, url.raw_path.rstrip("/"))
-        return origin
+        raw = f"{call.base}{call.spec.path}"
+        return URL(f"{raw}?{query}" if query else raw, encoded=True)
 
     async def _send(self, call: _Call, url: URL, ticket: _Ticket) -> _Response:
         """The one place aiohttp is called."""
@@ -441,7 +426,13 @@ class Session:
                 allow_redirects=False,
                 raise_for_status=False,  # a caller's session may set it; statuses are ours to map
             ) as raw:
-                return _Response(raw.status, raw.headers, await self._read(call, raw))
+                length = raw.content_length
+                if length is not None and length <= self.max_body and \
+                        "Content-Encoding" not in raw.headers:
+                    body = await raw.read()  # its length is known and within the cap
+                else:
+                    body = await self._read_capped(call, raw)
+                return _Response(raw.status, raw.headers, body)
 
     def _aiohttp_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
         # The total is kept by self._deadlines. sock_connect bounds opening a connection (TCP
@@ -451,14 +442,12 @@ class Session:
             self._aiohttp_timeouts[timeout] = made
         return made
 
-    async def _read(self, call: _Call, raw: aiohttp.ClientResponse) -> bytes:
-        """The body, refused past ``max_body`` bytes (decompressed) before it fills memory."""
+    async def _read_capped(self, call: _Call, raw: aiohttp.ClientResponse) -> bytes:
+        """A body of unknown or compressed length, refused past ``max_body`` bytes (decompressed)
+        before it fills memory."""
         cap = self.max_body
-        length = raw.content_length
-        if length is not None and length > cap:
+        if raw.content_length is not None and raw.content_length > cap:
             self._oversized(call)
-        if length is not None and "Content-Encoding" not in raw.headers:
-            return await raw.read()  # its length is known and within the cap
         body = bytearray()
         async for chunk in raw.content.iter_any():
             body += chunk
@@ -582,8 +571,27 @@ class _Reserved:
         self._session, self._call = session, call
 
     async def __aenter__(self) -> _Ticket:
-        self._ticket = await self._session._reserve(self._call)
-        return self._ticket
+        """Wait for weight without holding a slot, then take a slot and charge the weight."""
+        session, call = self._session, self._call
+        limiter, slots = session.limiter, session._gate()
+        while True:
+            if slots.locked():
+                await session._wait_for_slot(call)
+            else:
+                await slots.acquire()  # free: returns without suspending
+            try:
+                now = session.clock.now_ms()
+                res = limiter.reserve(call.charges, call.scopes, now)
+                if not isinstance(res, Reservation | Wait):
+                    res = await res  # a store that answers later
+            except BaseException:
+                slots.release()
+                raise
+            if isinstance(res, Reservation):
+                self._ticket = _Ticket(res, now)
+                return self._ticket
+            slots.release()
+            await session._wait_for_weight(call, res)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
