@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -15,7 +15,7 @@ from binance_pm import Client, RepaySource
 from binance_pm._encoding import encode_pairs, format_value, quote_value
 from binance_pm._endpoints import Endpoint, Param, Weight
 from binance_pm.limits import WeightKind
-from binance_pm.testing import ROUTES, FakeBinance, route
+from binance_pm.testing import FakeBinance
 from binance_pm.testing._state import AccountState
 
 ECHO_PATH = "/sapi/v1/test/echo"
@@ -25,14 +25,12 @@ ECHO = Endpoint(
 )
 
 
-@pytest.fixture(autouse=True)
-def echo_route() -> Iterator[None]:
-    @route("POST", ECHO_PATH, "IP", 1, params=("text", "amount"))
+def serve_echo(sim: FakeBinance) -> None:
+    """Add an endpoint to this simulator that answers with the parameters it read."""
+
+    @sim.route("POST", ECHO_PATH, "IP", 1, params=("text", "amount"))
     def echo(state: AccountState, params: Mapping[str, str], now: int) -> Any:
         return dict(params)
-
-    yield
-    del ROUTES[("POST", ECHO_PATH)]
 
 
 @pytest.mark.parametrize(
@@ -51,6 +49,7 @@ async def test_awkward_values_signed_as_sent(
     text: str, wire: str, sim: FakeBinance, client: Client
 ) -> None:
     """Spaces, + / = & %, non-ASCII and CR/LF are percent-encoded once; the signature verifies."""
+    serve_echo(sim)
     echoed = await client._session.request(ECHO, {"text": text}, lambda d: d)
     assert echoed == {"text": text}
     assert sim.requests[-1].query.startswith(f"text={wire}&recvWindow=")
@@ -91,6 +90,7 @@ def test_any_text_round_trips_through_signature_check(text: str, amount: Decimal
         async with FakeBinance() as sim, Client(
             api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url
         ) as client:
+            serve_echo(sim)
             echoed = await client._session.request(ECHO, {"text": text, "amount": amount}, dict)
             assert echoed["text"] == text
             assert Decimal(echoed["amount"]) == amount
