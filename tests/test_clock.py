@@ -48,36 +48,36 @@ async def _value(v: int) -> int:
     return v
 
 
-async def test_periodic_resync(sim: FakeBinance, make_client: ClientFactory) -> None:
+async def test_periodic_resync(fake_binance: FakeBinance, make_client: ClientFactory) -> None:
     """After clock_resync_s of monotonic time the next call resyncs first."""
     t = FakeTime()
     client = make_client(clock_resync_s=60, monotonic=t.monotonic, wall_clock=t.wall)
     await client.account.pm_loan()
-    first = _time_calls(sim)
+    first = _time_calls(fake_binance)
     await client.account.pm_loan()
-    assert _time_calls(sim) == first  # fresh: no resync
+    assert _time_calls(fake_binance) == first  # fresh: no resync
     t.mono_offset += 61
     t.wall_offset += 61
-    sim.skew_ms = 61_000  # the server "moved on" with us
+    fake_binance.skew_ms = 61_000  # the server "moved on" with us
     await client.account.pm_loan()
-    assert _time_calls(sim) == 2 * first
-    assert [r.status for r in sim.requests if r.path != TIME] == [200, 200, 200]
+    assert _time_calls(fake_binance) == 2 * first
+    assert [r.status for r in fake_binance.requests if r.path != TIME] == [200, 200, 200]
 
 
-async def test_wall_clock_step_triggers_resync(sim: FakeBinance, make_client: ClientFactory) -> None:
+async def test_wall_clock_step_triggers_resync(fake_binance: FakeBinance, make_client: ClientFactory) -> None:
     """A wall clock stepped by NTP (or a sleeping laptop) is noticed and resynced, no -1021."""
     t = FakeTime()
     client = make_client(monotonic=t.monotonic, wall_clock=t.wall)
     await client.account.pm_loan()
-    first = _time_calls(sim)
+    first = _time_calls(fake_binance)
     t.wall_offset += 10  # the local wall clock jumps; monotonic does not
     await client.account.pm_loan()
-    assert _time_calls(sim) == 2 * first
-    assert all(r.status == 200 for r in sim.requests)
+    assert _time_calls(fake_binance) == 2 * first
+    assert all(r.status == 200 for r in fake_binance.requests)
 
 
 async def test_wall_clock_drift_does_not_move_timestamps(
-    sim: FakeBinance, make_client: ClientFactory
+    fake_binance: FakeBinance, make_client: ClientFactory
 ) -> None:
     """Timestamps follow the monotonic anchor, not the wall clock, between syncs."""
     t = FakeTime()
@@ -85,37 +85,37 @@ async def test_wall_clock_drift_does_not_move_timestamps(
     await client.account.pm_loan()
     t.wall_offset += 0.9  # under the jump tolerance: no resync, and no effect on timestamps
     await client.account.pm_loan()
-    last = [r for r in sim.requests if r.path != TIME][-1]
+    last = [r for r in fake_binance.requests if r.path != TIME][-1]
     ts = int(last.query.split("timestamp=")[1].split("&")[0])
     assert abs(ts - last.server_ms) < 200
 
 
 async def test_concurrent_first_calls_share_one_sync(
-    sim: FakeBinance, make_client: ClientFactory
+    fake_binance: FakeBinance, make_client: ClientFactory
 ) -> None:
     """Fifty concurrent first calls trigger one sync (three samples), not fifty."""
     import asyncio
 
     client = make_client()
     await asyncio.gather(*(client.account.pm_loan() for _ in range(50)))
-    assert _time_calls(sim) == 3
+    assert _time_calls(fake_binance) == 3
 
 
 async def test_minus_1021_right_after_first_sync_still_resyncs(
-    sim: FakeBinance, client: object
+    fake_binance: FakeBinance, client: object
 ) -> None:
     """The server clock jumps between the first sync and the first request: resync, retry, ok."""
     from binance_pm import Client
 
     assert isinstance(client, Client)
-    original = sim.now_ms
+    original = fake_binance.now_ms
 
     def now_ms() -> int:
         # Three time samples at the true time; from then on the server clock is 20 s ahead.
-        return original() + (20_000 if _time_calls(sim) >= 3 else 0)
+        return original() + (20_000 if _time_calls(fake_binance) >= 3 else 0)
 
-    sim.now_ms = now_ms  # type: ignore[method-assign]
+    fake_binance.now_ms = now_ms  # type: ignore[method-assign]
     assert (await client.account.pm_loan()).asset == "BUSD"
-    statuses = [r.status for r in sim.requests if r.path != TIME]
+    statuses = [r.status for r in fake_binance.requests if r.path != TIME]
     assert statuses == [400, 200]
-    assert _time_calls(sim) == 6
+    assert _time_calls(fake_binance) == 6

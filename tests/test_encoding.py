@@ -46,14 +46,14 @@ def serve_echo(sim: FakeBinance) -> None:
     ],
 )
 async def test_awkward_values_signed_as_sent(
-    text: str, wire: str, sim: FakeBinance, client: Client
+    text: str, wire: str, fake_binance: FakeBinance, client: Client
 ) -> None:
     """Spaces, + / = & %, non-ASCII and CR/LF are percent-encoded once; the signature verifies."""
-    serve_echo(sim)
+    serve_echo(fake_binance)
     echoed = await client._session.request(ECHO, {"text": text}, lambda d: d)
     assert echoed == {"text": text}
-    assert sim.requests[-1].query.startswith(f"text={wire}&recvWindow=")
-    assert sim.requests[-1].status == 200
+    assert fake_binance.requests[-1].query.startswith(f"text={wire}&recvWindow=")
+    assert fake_binance.requests[-1].status == 200
 
 
 def test_decimal_and_time_formatting() -> None:

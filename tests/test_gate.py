@@ -61,17 +61,17 @@ async def test_slot_handed_to_a_cancelled_waiter_is_passed_on() -> None:
 
 
 async def test_client_never_has_more_than_pool_size_in_flight(
-    make_client: ClientFactory, sim: FakeBinance
+    make_client: ClientFactory, fake_binance: FakeBinance
 ) -> None:
     """pool_size=2 and six slow calls: two at a time, and the queued four hold no weight yet."""
     client = make_client(pool_size=2)
     await client.account.pm_loan()
-    sim.inject(Fault.latency(0.3, path=PM_LOAN, times=None))
+    fake_binance.inject(Fault.latency(0.3, path=PM_LOAN, times=None))
     calls = asyncio.gather(*(client.account.pm_loan() for _ in range(6)))
     await asyncio.sleep(0.1)
     (bucket,) = client.weights.buckets
     assert bucket.used == 3 * 500  # the first call and the two in flight
     await calls
-    arrivals = sorted(r.server_ms for r in sim.requests if r.path == PM_LOAN)[1:]
+    arrivals = sorted(r.server_ms for r in fake_binance.requests if r.path == PM_LOAN)[1:]
     waves = [arrivals[i + 2] - arrivals[i] for i in range(len(arrivals) - 2)]
     assert len(arrivals) == 6 and min(waves) >= 250, arrivals

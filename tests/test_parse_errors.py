@@ -67,19 +67,19 @@ CASES: list[tuple[str, str, Any, Call, str, str]] = [
 @pytest.mark.parametrize(("path", "body", "call", "endpoint", "field"),
                          [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 async def test_unusable_field_is_named(
-    client: Client, sim: FakeBinance, path: str, body: Any, call: Call, endpoint: str, field: str
+    client: Client, fake_binance: FakeBinance, path: str, body: Any, call: Call, endpoint: str, field: str
 ) -> None:
     """InvalidResponseError whose text names the endpoint and the field's path."""
-    sim.inject(Fault.status_code(200, body=json.dumps(body), path=path))
+    fake_binance.inject(Fault.status_code(200, body=json.dumps(body), path=path))
     with pytest.raises(InvalidResponseError, match=rf"{endpoint}: .*{re.escape(repr(field))}"):
         await call(client)
 
 
 async def test_unusable_field_after_a_post_is_execution_unknown(
-    client: Client, sim: FakeBinance
+    client: Client, fake_binance: FakeBinance
 ) -> None:
     """A repay that executed but answered tranId null: outcome unknown, naming tranId."""
-    sim.inject(Fault.status_code(200, body='{"tranId": null}', execute=True, path=f"{PM}/repay"))
+    fake_binance.inject(Fault.status_code(200, body='{"tranId": null}', execute=True, path=f"{PM}/repay"))
     with pytest.raises(ExecutionUnknownError, match=r"repay: .*'tranId'"):
         await client.account.repay()
 
@@ -92,17 +92,17 @@ def test_field_error_carries_the_path() -> None:
     assert (info.value.field, info.value.reason) == ("amount", "expected a decimal string, got null")
 
 
-async def test_empty_page_when_total_is_zero_is_fine(client: Client, sim: FakeBinance) -> None:
+async def test_empty_page_when_total_is_zero_is_fine(client: Client, fake_binance: FakeBinance) -> None:
     """``{"total": 0}`` without rows is an empty page, as Binance sends it."""
-    sim.inject(Fault.status_code(200, body='{"total": 0}', path=f"{PM}/pmloan-history"))
+    fake_binance.inject(Fault.status_code(200, body='{"total": 0}', path=f"{PM}/pmloan-history"))
     page = await client.account.repay_history()
     assert (page.total, page.rows) == (0, ())
 
 
-async def test_walk_refuses_a_page_shorter_than_total_says(client: Client, sim: FakeBinance) -> None:
+async def test_walk_refuses_a_page_shorter_than_total_says(client: Client, fake_binance: FakeBinance) -> None:
     """total 25 at size 10 but page 1 holds 3 rows: an error, not a walk that ends early."""
     rows = [{"asset": "USDT", "amount": "1", "repayTime": 1704067200000 + i} for i in range(3)]
-    sim.inject(Fault.status_code(200, body=json.dumps({"total": 25, "rows": rows}),
+    fake_binance.inject(Fault.status_code(200, body=json.dumps({"total": 25, "rows": rows}),
                                  path=f"{PM}/pmloan-history"))
     with pytest.raises(InvalidResponseError, match="page 1 has 3 rows, but total 25 means 10"):
         async for _ in client.account.iter_repay_history(start=1704067200000, page_size=10):

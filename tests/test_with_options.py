@@ -14,21 +14,21 @@ TIME = "/api/v3/time"
 
 
 async def test_copy_sends_its_own_defaults_and_leaves_the_original_alone(
-    client: Client, sim: FakeBinance
+    client: Client, fake_binance: FakeBinance
 ) -> None:
     patient = client.with_options(recv_window=10_000)
     await patient.account.pm_loan()
     await client.account.pm_loan()
-    windows = [r.query.split("&")[0] for r in sim.requests if r.path == PM_LOAN]
+    windows = [r.query.split("&")[0] for r in fake_binance.requests if r.path == PM_LOAN]
     assert windows == ["recvWindow=10000", "recvWindow=5000"]
 
 
-async def test_copy_shares_pool_clock_and_weight_books(client: Client, sim: FakeBinance) -> None:
+async def test_copy_shares_pool_clock_and_weight_books(client: Client, fake_binance: FakeBinance) -> None:
     await client.account.pm_loan()
-    syncs = sum(1 for r in sim.requests if r.path == TIME)
+    syncs = sum(1 for r in fake_binance.requests if r.path == TIME)
     copy = client.with_options(max_wait=30.0)
     await copy.account.pm_loan()
-    assert sum(1 for r in sim.requests if r.path == TIME) == syncs  # the clock was already synced
+    assert sum(1 for r in fake_binance.requests if r.path == TIME) == syncs  # the clock was already synced
     (bucket,) = client.weights.buckets
     assert bucket.used == 1000  # the copy's call is in the original's books
     assert copy._session._http() is client._session._http()  # one connection pool
@@ -44,7 +44,9 @@ async def test_closing_the_copy_keeps_the_original_open(client: Client) -> None:
     assert (await client.account.pm_loan()).asset == "BUSD"
 
 
-async def test_closing_the_original_stops_the_copy(make_client: ClientFactory, sim: FakeBinance) -> None:
+async def test_closing_the_original_stops_the_copy(
+    make_client: ClientFactory, fake_binance: FakeBinance
+) -> None:
     client = make_client()
     copy = client.with_options(retry=RetryPolicy(max_retries=0))
     await client.close()
@@ -53,7 +55,7 @@ async def test_closing_the_original_stops_the_copy(make_client: ClientFactory, s
         await copy.account.pm_loan()
     with pytest.raises(RuntimeError, match="closed"):
         client.with_options(recv_window=6000)
-    assert not any(r.path == PM_LOAN for r in sim.requests)
+    assert not any(r.path == PM_LOAN for r in fake_binance.requests)
 
 
 @pytest.mark.parametrize(
@@ -68,11 +70,11 @@ async def test_closing_the_original_stops_the_copy(make_client: ClientFactory, s
     ],
 )
 async def test_bad_options_refused_at_once(
-    client: Client, sim: FakeBinance, options: dict[str, object], error: type[Exception]
+    client: Client, fake_binance: FakeBinance, options: dict[str, object], error: type[Exception]
 ) -> None:
     with pytest.raises(error):
         client.with_options(**options)  # type: ignore[arg-type]
-    assert sim.requests == []
+    assert fake_binance.requests == []
 
 
 @pytest.mark.parametrize("max_wait", [-1, float("nan"), "5", True])
