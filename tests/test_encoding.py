@@ -18,6 +18,8 @@ from binance_pm.limits import WeightKind
 from binance_pm.testing import FakeBinance
 from binance_pm.testing._state import AccountState
 
+from ._wire import last_call
+
 ECHO_PATH = "/sapi/v1/test/echo"
 ECHO = Endpoint(
     "echo", "POST", ECHO_PATH, Weight(WeightKind.IP, 1),
@@ -52,8 +54,8 @@ async def test_awkward_values_signed_as_sent(
     serve_echo(fake_binance)
     echoed = await client._session.request(ECHO, {"text": text}, lambda d: d)
     assert echoed == {"text": text}
-    assert fake_binance.requests[-1].query.startswith(f"text={wire}&recvWindow=")
-    assert fake_binance.requests[-1].status == 200
+    assert last_call(fake_binance).query.startswith(f"text={wire}&recvWindow=")
+    assert last_call(fake_binance).status == 200
 
 
 def test_decimal_and_time_formatting() -> None:

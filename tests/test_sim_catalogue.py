@@ -1,4 +1,4 @@
-"""The client's endpoint catalogue and the simulator's routes agree, so neither can drift.
+"""The client's endpoint specs and the simulator's routes agree, so neither can drift.
 
 The simulator never imports the catalogue (it is an independent oracle of Binance's docs); this
 test reads both and compares method, path, weight kind and amount, signing and parameters.
@@ -12,10 +12,12 @@ import pytest
 
 from binance_pm import _catalogue
 from binance_pm._endpoints import Endpoint
+from binance_pm._session import SERVER_TIME
 from binance_pm.testing import FakeBinance, Route
 
 SPECS = sorted(
-    (v for v in vars(_catalogue).values() if isinstance(v, Endpoint)), key=lambda e: e.name
+    [v for v in vars(_catalogue).values() if isinstance(v, Endpoint)] + [SERVER_TIME],
+    key=lambda e: e.name,
 )
 # Parameters that change an endpoint's weight (wire name -> a value to try).
 WEIGHT_ARGS: Mapping[str, str] = {"asset": "BTC"}
@@ -35,9 +37,7 @@ def test_spec_matches_its_route(spec: Endpoint) -> None:
     """Method, path, kind, weight (with and without weight-changing args), signing, parameters."""
     route = routes().get((spec.method, spec.path))
     assert route is not None, f"the simulator has no {spec.method} {spec.path}"
-    assert route.signed == spec.signed
-    if spec.path.startswith("/sapi/"):
-        assert route.api_key  # every PM Pro endpoint needs the key header, signed or not
+    assert (route.signed, route.api_key) == (spec.signed, spec.api_key)
     wires = {p.wire for p in spec.params}
     assert set(route.params) == wires
     assert set(route.required) == {p.wire for p in spec.params if p.required}
@@ -45,8 +45,8 @@ def test_spec_matches_its_route(spec: Endpoint) -> None:
     cases += [({p.name: WEIGHT_ARGS[p.wire]}, {p.wire: WEIGHT_ARGS[p.wire]})
               for p in spec.params if p.wire in WEIGHT_ARGS]
     for args, wire_args in cases:
-        (kind, _bucket, amount), = spec.costs(args)
-        assert (route.kind, route.weight_for(wire_args)) == (kind.value, amount), args
+        weight = spec.weight_for(args)
+        assert (route.kind, route.weight_for(wire_args)) == (weight.kind.value, weight.amount), args
 
 
 def test_every_portfolio_route_is_in_the_catalogue() -> None:
