@@ -116,3 +116,13 @@ async def test_asymmetric_signature_is_decoded_once(
     assert answer == status, data
     if status != 200:
         assert data["code"] == -1022
+
+
+@pytest.mark.parametrize("path", ["/sapi/v1/portfolio/mint", "/sapi/v1/portfolio/redeem"])
+async def test_removed_bfusd_calls_answer_endpoint_gone(fake_binance: FakeBinance, path: str) -> None:
+    """Clients still offer mint/redeem; Binance answers -21015 ENDPOINT_GONE, and so does this."""
+    query = f"fromAsset=USDT&targetAsset=BFUSD&amount=1&timestamp={fake_binance.now_ms()}"
+    query += f"&signature={hmac_sign(fake_binance, query)}"
+    status, data, _ = await send(fake_binance, "POST", path, query)
+    assert (status, data["code"]) == (400, -21015)
+    assert fake_binance.executions == []
