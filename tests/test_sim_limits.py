@@ -20,7 +20,8 @@ from binance_pm.testing import (
     per_path,
 )
 from binance_pm.testing._state import AccountState
-from tests.test_sim_wire import hmac_sign, send
+
+from .test_sim_wire import hmac_sign, send
 
 PM_LOAN = "/sapi/v1/portfolio/pmLoan"
 ACCOUNT = "/sapi/v1/portfolio/account"

@@ -10,22 +10,19 @@ is recorded. Test-only controls live under ``/__sim__/`` (``_control``), a prefi
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
-import hmac
 import json
 import ssl
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any, Self
-from urllib.parse import parse_qsl
 
 import attrs
 from aiohttp import web
 
 from ._books import BucketPolicy, Escalation, Family, WeightBooks, per_path
+from ._checks import SECURITY_PARAMS, check_params, check_signature, check_timestamp, read_params
+from ._control import add_control_routes
 from ._faults import Fault, FaultKind
 from ._routes import ROUTES, Handler, Route, Weigh, register_into
 from ._state import AccountState, Execution, SimError
@@ -34,7 +31,6 @@ __all__ = ["FakeBinance", "ReceivedRequest"]
 
 TEST_API_KEY = "sim-api-key-0123456789"
 TEST_API_SECRET = "sim-api-secret-do-not-use-in-production"
-SECURITY_PARAMS = ("timestamp", "recvWindow", "signature")
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -114,8 +110,6 @@ class FakeBinance:
         self._public: dict[str, Any] = {}
         self._runner: web.AppRunner | None = None
         self.app = web.Application()
-        from ._control import add_control_routes  # it reads this class's attributes
-
         add_control_routes(self)
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
 
@@ -273,7 +267,7 @@ class FakeBinance:
             raise SimError(-1000, f"no such endpoint {method} {path}", 404)
         # Binance reads a body only as a form: a JSON-labelled body is not parameters.
         form = body.decode("latin-1") if request.content_type == FORM else ""
-        params.update(_read_params(raw_query, form))
+        params.update(read_params(raw_query, form))
         key = request.headers.get("X-MBX-APIKEY")
         if rt.api_key:
             if not key:
@@ -283,59 +277,14 @@ class FakeBinance:
         pool = self.books.pool(rt.kind, method, path)
         self.books.admit(pool, rt.weight_for(params), now, headers)
         if rt.signed:
-            self._check_signature(key or "", raw_query, form, params)
-            self._check_timestamp(params, now)
+            check_signature(self._hmac, self._public, key or "", raw_query, form, params)
+            check_timestamp(params, now)
         # Unsigned routes ignore the security parameters a client signs every call with (ccxt).
         for name in SECURITY_PARAMS:
             params.pop(name, None)
-        self._check_params(rt, params)
+        check_params(rt, params)
         fault = self._take_fault(method, path)
         return await self._respond(request, rt, params, now, headers, fault)
-
-    def _check_signature(self, key: str, raw_query: str, form: str,
-                         params: dict[str, str]) -> None:
-        if "signature" not in params:
-            raise SimError(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, "
-                           "or malformed.")
-        # Binance signs query + body concatenated, each without its signature pair.
-        payload = _strip_signature(raw_query) + _strip_signature(form)
-        signature = params["signature"]
-        secret = self._hmac.get(key)
-        if secret is not None:
-            expected = hmac.new(secret.encode(), payload.encode("latin-1"), hashlib.sha256)
-            if hmac.compare_digest(expected.hexdigest(), signature.lower()):
-                return
-        elif key in self._public and _verify(self._public[key], payload.encode("latin-1"),
-                                             signature):
-            return
-        raise SimError(-1022, "Signature for this request is not valid.")
-
-    @staticmethod
-    def _check_timestamp(params: dict[str, str], now: int) -> None:
-        try:
-            ts = int(params["timestamp"])
-            recv_window = int(params.get("recvWindow", "5000"))
-        except (KeyError, ValueError):
-            raise SimError(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, "
-                           "or malformed.") from None
-        if recv_window > 60_000 or recv_window <= 0:
-            raise SimError(-1131, "recvWindow must be less than 60000")
-        if ts >= now + 1000:
-            raise SimError(-1021, "Timestamp for this request was 1000ms ahead of the server's "
-                           "time.")
-        if now - ts > recv_window:
-            raise SimError(-1021, "Timestamp for this request is outside of the recvWindow.")
-
-    @staticmethod
-    def _check_params(rt: Route, params: dict[str, str]) -> None:
-        for name in params:
-            if name not in rt.params:
-                raise SimError(-1104, f"Not all sent parameters were read; read "
-                               f"{len(rt.params)} parameter(s) but was sent {len(params)}.")
-        for name in rt.required:
-            if not params.get(name):
-                raise SimError(-1102, f"Mandatory parameter '{name}' was not sent, was "
-                               "empty/null, or malformed.")
 
     def _execute(self, rt: Route, params: dict[str, str], now: int) -> Any:
         result = rt.handler(self.state, params, now)
@@ -371,41 +320,3 @@ class FakeBinance:
 def _json(data: Any, headers: dict[str, str]) -> web.Response:
     return web.Response(text=json.dumps(data, default=str), headers=headers,
                         content_type="application/json")
-
-
-def _read_params(raw_query: str, form: str) -> dict[str, str]:
-    """Query and form body; a name twice in one part is -1101, in both the query's value wins."""
-    params: dict[str, str] = {}
-    for part in (form, raw_query):  # the query last, so its values replace the body's
-        seen: set[str] = set()
-        for name, value in parse_qsl(part, keep_blank_values=True):
-            if name in seen:
-                raise SimError(-1101, f"Duplicate values for parameter '{name}'.")
-            seen.add(name)
-            params[name] = value
-    return params
-
-
-def _strip_signature(part: str) -> str:
-    if "signature=" not in part:
-        return part
-    return "&".join(p for p in part.split("&") if not p.startswith("signature="))
-
-
-def _verify(public_key: Any, payload: bytes, signature: str) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    try:
-        # parse_qsl decoded the parameter once, as Binance does; decoding again would accept a
-        # signature percent-encoded twice, which Binance refuses.
-        raw = base64.b64decode(signature, validate=True)
-        if isinstance(public_key, Ed25519PublicKey):
-            public_key.verify(raw, payload)
-        else:
-            public_key.verify(raw, payload, padding.PKCS1v15(), hashes.SHA256())
-    except (InvalidSignature, binascii.Error, ValueError):
-        return False
-    return True
