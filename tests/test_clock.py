@@ -209,6 +209,7 @@ async def test_ban_is_compared_on_the_server_clock(fake_binance: FakeBinance) ->
     async with Client(api_key=fake_binance.api_key, api_secret=fake_binance.api_secret,
                       base_url=fake_binance.base_url, time_source=VirtualTime()) as client:
         await client.account.pm_loan()
+        await _settled(client)
         fake_binance.inject(Fault.status_code(418, body='{"code":-1003,"msg":"banned"}',
                                      headers={"Retry-After": "30"}, path=PM_LOAN))
         with pytest.raises(RateLimitError):

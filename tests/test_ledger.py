@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from binance_pm import BinanceError, Client, ExecutionUnknownError, RetryPolicy, Timeout
 from binance_pm._endpoints import Endpoint, Param, Weight
 from binance_pm.limits import WeightKind
@@ -64,6 +66,7 @@ def _chaos(rng: random.Random) -> Any:
     return pick
 
 
+@pytest.mark.soak
 async def test_ledger_soak_balances() -> None:
     """200 tasks, ~10,000 requests, 8% random faults: the ledger balances exactly."""
     outcomes: dict[str, str] = {}
