@@ -14,7 +14,7 @@ import pytest
 
 from binance_pm.testing import FakeBinance
 
-from ._support import local, need
+from ._support import accept, local, need, private_pems
 
 ccxt = need("ccxt.async_support")
 
@@ -89,6 +89,18 @@ async def test_every_live_method(fake_binance: FakeBinance, method: str) -> None
     assert "signature=" in request.query + request.body.decode()  # POSTs go as a form body
     if executes_on is not None:
         assert [e.path for e in fake_binance.executions] == [executes_on]
+
+
+@pytest.mark.parametrize("key_type", ["rsa", "ed25519"])
+async def test_asymmetric_keys(fake_binance: FakeBinance, key_type: str) -> None:
+    """ccxt signs with an RSA or Ed25519 PEM given as the secret: a GET and a form-body POST."""
+    pem = private_pems()[key_type]
+    accept(fake_binance, f"{key_type}-key", pem)
+    async with exchange(fake_binance, apiKey=f"{key_type}-key", secret=pem) as ex:
+        assert await ex.sapi_get_portfolio_pmloan()
+        assert await ex.sapi_post_portfolio_bnb_transfer({"amount": "0.5", "transferSide": "TO_UM"})
+    assert [r.status for r in fake_binance.requests] == [200, 200]
+    assert [e.path for e in fake_binance.executions] == [f"{PM}/bnb-transfer"]
 
 
 @pytest.mark.parametrize("method", sorted(REMOVED))

@@ -14,21 +14,27 @@ import pytest
 
 from binance_pm.testing import FakeBinance
 
-from ._support import local, need
+from ._support import accept, local, need, private_pems
 
 need("binance")
 from binance import AsyncClient  # noqa: E402
 from binance.exceptions import BinanceAPIException  # noqa: E402
 
 PM = "/sapi/v1/portfolio"
+PEMS = private_pems()
 
 
 @asynccontextmanager
-async def started(sim: FakeBinance, **kwargs: Any) -> AsyncIterator[Any]:
+async def started(sim: FakeBinance, key_type: str = "hmac", **kwargs: Any) -> AsyncIterator[Any]:
+    """``AsyncClient.create()`` against ``sim``, signing with an HMAC, RSA or Ed25519 key."""
     urls = {name: local(value, sim.base_url) for name in dir(AsyncClient)
             if name.endswith("_URL") and isinstance(value := getattr(AsyncClient, name), str)}
-    kwargs.setdefault("api_key", sim.api_key)
-    kwargs.setdefault("api_secret", sim.api_secret)
+    if key_type == "hmac":
+        kwargs.setdefault("api_key", sim.api_key)
+        kwargs.setdefault("api_secret", sim.api_secret)
+    else:
+        accept(sim, f"{key_type}-key", PEMS[key_type])
+        kwargs.update(api_key=f"{key_type}-key", private_key=PEMS[key_type])
     client = await type("LocalAsyncClient", (AsyncClient,), urls).create(**kwargs)
     try:
         yield client
@@ -58,11 +64,14 @@ CALLS: list[tuple[str, Call, str, str]] = [
 ]
 
 
+@pytest.mark.parametrize("key_type", ["hmac", "rsa", "ed25519"])
 @pytest.mark.parametrize(("call", "method", "path"), [c[1:] for c in CALLS],
                          ids=[c[0] for c in CALLS])
-async def test_pm_pro_calls(fake_binance: FakeBinance, call: Call, method: str, path: str) -> None:
+async def test_pm_pro_calls(
+    fake_binance: FakeBinance, call: Call, method: str, path: str, key_type: str
+) -> None:
     """Its named PM Pro methods and its generic SAPI call (POSTs send a form body) verify."""
-    async with started(fake_binance) as client:
+    async with started(fake_binance, key_type) as client:
         assert await call(client)
     last = fake_binance.requests[-1]
     assert (last.method, last.path, last.status) == (method, path, 200)
