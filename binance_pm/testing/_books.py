@@ -101,6 +101,7 @@ class Escalation:
 
     @classmethod
     def never(cls) -> Escalation:
+        """Only ever 429s: the reading of Binance's CAAS page for ``/sapi``."""
         return cls(ban_after=None)
 
 
@@ -151,6 +152,7 @@ class WeightBooks:
         self._banned_until: dict[str, int] = {}  # host -> end of its 418
 
     def pool(self, kind: str, method: str, path: str) -> Pool:
+        """The pool a request counts in: its family's, and on ``/sapi`` its bucket policy's."""
         family = family_of(path) or Family.SAPI
         if family is Family.API:
             return Pool(family, "API", self.limits["API"], "X-MBX-USED-WEIGHT-1M")
@@ -160,10 +162,12 @@ class WeightBooks:
         return Pool(family, self.sapi_buckets(kind, method, path), self.limits[kind], header)
 
     def used(self, bucket: str, now: int) -> int:
+        """Weight used in ``bucket``'s window holding server time ``now``."""
         w = self._windows[bucket]
         return w.used if w.window == now // self.window_ms else 0
 
     def charge(self, bucket: str, amount: int, now: int) -> int:
+        """Add ``amount`` to ``bucket``'s current window, unchecked; returns the new count."""
         w = self._windows[bucket]
         window = now // self.window_ms
         if w.window != window:
