@@ -90,7 +90,7 @@ class Cell:
 
 
 async def _serve() -> None:
-    from binance_pm.testing import FakeBinance, _routes_bench  # noqa: F401  (registers /api/v3/ping)
+    from binance_pm.testing import FakeBinance
 
     huge = 10**12
     async with FakeBinance(record=False, uid_weight_limit=huge, ip_weight_limit=huge,

@@ -1,8 +1,10 @@
 """Response models: frozen attrs classes with Decimal amounts, UTC datetimes and int ids.
 
-Each has ``from_json`` for the success path (no validation layer: a missing field raises KeyError,
-which the session turns into an error naming the endpoint and field) and keeps the whole response
-in ``raw``, so fields Binance adds later stay reachable.
+Each has ``from_json`` for the success path and keeps the whole response in ``raw``, so fields
+Binance adds later stay reachable. There is no validation layer, only two failures the session
+turns into an error naming the endpoint and the field: a missing field raises ``KeyError``, and a
+present but unusable one (``null``, ``""``, the wrong type, not a number) raises
+:class:`FieldError`, whose ``field`` is a path such as ``riskUnitMMList[0].uniMaintainUsd``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "CollateralTier",
     "DeltaMode",
     "EarnAssetBalance",
+    "FieldError",
     "InterestRecord",
     "MarginCallLevel",
     "PmLoan",
@@ -40,7 +43,9 @@ __all__ = [
     "TieredCollateralRate",
     "boolean",
     "dec",
+    "field",
     "integer",
+    "known",
     "many",
     "ms_to_datetime",
     "opt_dec",
@@ -51,26 +56,68 @@ T = TypeVar("T")
 E = TypeVar("E", bound=enum.StrEnum)
 
 
+class FieldError(ValueError):
+    """A response field that is present but unusable; ``field`` is its path in the response.
+
+    A ``ValueError``, so a session that knows only the built-in errors still reports it, with the
+    field in the text; ``field`` and ``reason`` let it name the field in its own words.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"field {field!r}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _kind(value: object) -> str:
+    """A value's JSON type, for messages: ``null`` rather than ``NoneType``."""
+    if value is None:
+        return "null"
+    if value == "":
+        return 'an empty string ""'
+    return {bool: "a bool", str: "a string", int: "an integer", list: "an array",
+            dict: "an object", Decimal: "a number"}.get(type(value), type(value).__name__)
+
+
+def field(data: Any, key: str | int, parse: Callable[[Any], T]) -> T:
+    """``parse(data[key])``: a missing key raises KeyError, an unusable value FieldError(key).
+
+    ``key`` is an object's field name or an array's index.
+    """
+    value = data[key]
+    name = f"[{key}]" if isinstance(key, int) else key
+    try:
+        return parse(value)
+    except FieldError as err:  # inside a nested object or array: extend the path
+        sep = "" if err.field.startswith("[") else "."
+        raise FieldError(f"{name}{sep}{err.field}", err.reason) from err
+    except (TypeError, ValueError, ArithmeticError) as err:
+        raise FieldError(name, str(err)) from err
+
+
 def dec(value: object) -> Decimal:
     """An amount from Binance: a string (thousands separators tolerated) or an exact JSON number.
 
     NaN and infinities are refused: a model never carries an amount that is not a number.
     """
-    if isinstance(value, str):
-        d = Decimal(value.replace(",", "") if "," in value else value)
+    if isinstance(value, str) and value:
+        try:
+            d = Decimal(value.replace(",", "") if "," in value else value)
+        except ArithmeticError:  # decimal.InvalidOperation
+            raise ValueError(f"expected a decimal string, got {value[:40]!r}") from None
     elif isinstance(value, Decimal | int) and not isinstance(value, bool):
         d = Decimal(value)
     else:
-        raise TypeError(f"expected a decimal string, got {type(value).__name__}")
+        raise TypeError(f"expected a decimal string, got {_kind(value)}")
     if not d.is_finite():
         raise ValueError(f"amount is not a finite number: {value!r}")
     return d
 
 
 def text(value: object) -> str:
-    """A string field; anything else is a malformed answer, not something to coerce."""
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
+    """A required string field: anything else, ``""`` included, is a malformed answer."""
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"expected a non-empty string, got {_kind(value)}")
     return value
 
 
@@ -79,13 +126,15 @@ def opt_dec(data: Mapping[str, Any], key: str) -> Decimal | None:
     value = data.get(key)
     if value is None or value == "":
         return None
-    return dec(value)
+    return field(data, key, dec)
 
 
 def integer(value: object) -> int:
     """An id or count: a JSON integer or a string of digits (never via float: ids exceed 2**53)."""
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError(f"expected an integer, got {type(value).__name__}")
+        raise TypeError(f"expected an integer, got {_kind(value)}")
+    if isinstance(value, str) and not value.lstrip("-").isdigit():
+        raise ValueError(f"expected an integer, got {value[:40]!r}")
     return int(value)
 
 
@@ -95,16 +144,20 @@ def boolean(value: object) -> bool:
         return value
     if value in ("true", "false"):
         return value == "true"
-    raise TypeError(f"expected a bool, got {value!r}")
+    raise TypeError(f"expected a bool, got {_kind(value)}")
 
 
-def _known(cls: type[E], value: object) -> E | str:
-    """A member of ``cls`` when Binance sends a known value; a new value stays a plain str."""
-    raw = text(value)
-    try:
-        return cls(raw)
-    except ValueError:
-        return raw
+def known(cls: type[E]) -> Callable[[object], E | str]:
+    """A parser giving a member of ``cls`` for a known value; a new value stays a plain str."""
+
+    def parse(value: object) -> E | str:
+        raw = text(value)
+        try:
+            return cls(raw)
+        except ValueError:
+            return raw
+
+    return parse
 
 
 def _rows(data: Any) -> list[Any]:
@@ -112,23 +165,23 @@ def _rows(data: Any) -> list[Any]:
     if isinstance(data, dict):
         return [data]
     if not isinstance(data, list):
-        raise TypeError(f"expected a JSON array, got {type(data).__name__}")
+        raise TypeError(f"expected a JSON array, got {_kind(data)}")
     return data
 
 
-def _first(data: Mapping[str, Any], *keys: str) -> Any:
+def _first(data: Mapping[str, Any], *keys: str) -> str:
     """The first present key of several spellings; KeyError names the documented one."""
     for key in keys:
         if key in data:
-            return data[key]
+            return key
     raise KeyError(keys[0])
 
 
 def many(parse: Callable[[Any], T]) -> Callable[[Any], tuple[T, ...]]:
-    """A parser for a JSON array whose items ``parse`` reads."""
+    """A parser for a JSON array whose items ``parse`` reads; errors name the item's index."""
 
     def parse_all(data: Any) -> tuple[T, ...]:
-        return tuple(parse(row) for row in _rows(data))
+        return tuple(field(rows, i, parse) for rows in (_rows(data),) for i in range(len(rows)))
 
     return parse_all
 
@@ -136,8 +189,11 @@ def many(parse: Callable[[Any], T]) -> Callable[[Any], tuple[T, ...]]:
 def ms_to_datetime(value: object) -> datetime:
     """Epoch milliseconds -> aware UTC datetime."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected integer milliseconds, got {type(value).__name__}")
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
+        raise TypeError(f"expected integer milliseconds, got {_kind(value)}")
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"milliseconds out of range: {value}") from None
 
 
 @attrs.frozen
@@ -150,7 +206,7 @@ class PmLoan:
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
-        return cls(asset=text(data["asset"]), amount=dec(data["amount"]), raw=data)
+        return cls(asset=field(data, "asset", text), amount=field(data, "amount", dec), raw=data)
 
 
 @attrs.frozen
@@ -162,10 +218,7 @@ class RepayResult:
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
-        tran_id = data["tranId"]
-        if isinstance(tran_id, bool) or not isinstance(tran_id, int | str):
-            raise TypeError(f"tranId must be an integer, got {type(tran_id).__name__}")
-        return cls(tran_id=int(tran_id), raw=data)
+        return cls(tran_id=field(data, "tranId", integer), raw=data)
 
 
 class AccountStatus(enum.StrEnum):
@@ -197,7 +250,7 @@ class Ack:
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
-        return cls(msg=text(data["msg"]), raw=data)
+        return cls(msg=field(data, "msg", text), raw=data)
 
 
 @attrs.frozen
@@ -221,14 +274,14 @@ class AccountInfo:
     @classmethod
     def from_json(cls, data: Any) -> Self:
         return cls(
-            uni_mmr=dec(data["uniMMR"]),
-            account_equity=dec(data["accountEquity"]),
-            actual_equity=dec(data["actualEquity"]),
-            account_maint_margin=dec(data["accountMaintMargin"]),
+            uni_mmr=field(data, "uniMMR", dec),
+            account_equity=field(data, "accountEquity", dec),
+            actual_equity=field(data, "actualEquity", dec),
+            account_maint_margin=field(data, "accountMaintMargin", dec),
             account_initial_margin=opt_dec(data, "accountInitialMargin"),
             total_available_balance=opt_dec(data, "totalAvailableBalance"),
-            account_status=_known(AccountStatus, data["accountStatus"]),
-            account_type=_known(AccountType, data["accountType"]),
+            account_status=field(data, "accountStatus", known(AccountStatus)),
+            account_type=field(data, "accountType", known(AccountType)),
             raw=data,
         )
 
@@ -243,7 +296,11 @@ class RiskUnitMaintenance:
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
-        return cls(asset=text(data["asset"]), uni_maintain_usd=dec(data["uniMaintainUsd"]), raw=data)
+        return cls(
+            asset=field(data, "asset", text),
+            uni_maintain_usd=field(data, "uniMaintainUsd", dec),
+            raw=data,
+        )
 
 
 @attrs.frozen
@@ -264,15 +321,15 @@ class SpanAccountInfo:
     @classmethod
     def from_json(cls, data: Any) -> Self:
         return cls(
-            uni_mmr=dec(data["uniMMR"]),
-            account_equity=dec(data["accountEquity"]),
-            actual_equity=dec(data["actualEquity"]),
-            account_maint_margin=dec(data["accountMaintMargin"]),
-            risk_units=many(RiskUnitMaintenance.from_json)(data["riskUnitMMList"]),
-            margin_mm=dec(data["marginMM"]),
-            other_mm=dec(data["otherMM"]),
-            account_status=_known(AccountStatus, data["accountStatus"]),
-            account_type=_known(AccountType, data["accountType"]),
+            uni_mmr=field(data, "uniMMR", dec),
+            account_equity=field(data, "accountEquity", dec),
+            actual_equity=field(data, "actualEquity", dec),
+            account_maint_margin=field(data, "accountMaintMargin", dec),
+            risk_units=field(data, "riskUnitMMList", many(RiskUnitMaintenance.from_json)),
+            margin_mm=field(data, "marginMM", dec),
+            other_mm=field(data, "otherMM", dec),
+            account_status=field(data, "accountStatus", known(AccountStatus)),
+            account_type=field(data, "accountType", known(AccountType)),
             raw=data,
         )
 
@@ -304,19 +361,19 @@ class Balance:
     @classmethod
     def from_json(cls, data: Any) -> Self:
         return cls(
-            asset=text(data["asset"]),
-            total_wallet_balance=dec(data["totalWalletBalance"]),
-            cross_margin_asset=dec(data["crossMarginAsset"]),
-            cross_margin_borrowed=dec(data["crossMarginBorrowed"]),
-            cross_margin_free=dec(data["crossMarginFree"]),
-            cross_margin_interest=dec(data["crossMarginInterest"]),
-            cross_margin_locked=dec(data["crossMarginLocked"]),
-            um_wallet_balance=dec(data["umWalletBalance"]),
+            asset=field(data, "asset", text),
+            total_wallet_balance=field(data, "totalWalletBalance", dec),
+            cross_margin_asset=field(data, "crossMarginAsset", dec),
+            cross_margin_borrowed=field(data, "crossMarginBorrowed", dec),
+            cross_margin_free=field(data, "crossMarginFree", dec),
+            cross_margin_interest=field(data, "crossMarginInterest", dec),
+            cross_margin_locked=field(data, "crossMarginLocked", dec),
+            um_wallet_balance=field(data, "umWalletBalance", dec),
             um_unrealized_pnl=opt_dec(data, "umUnrealizedPNL"),
-            cm_wallet_balance=dec(data["cmWalletBalance"]),
+            cm_wallet_balance=field(data, "cmWalletBalance", dec),
             cm_unrealized_pnl=opt_dec(data, "cmUnrealizedPNL"),
-            update_time=ms_to_datetime(data["updateTime"]),
-            negative_balance=dec(data["negativeBalance"]),
+            update_time=field(data, "updateTime", ms_to_datetime),
+            negative_balance=field(data, "negativeBalance", dec),
             option_wallet_balance=opt_dec(data, "optionWalletBalance"),
             option_equity=opt_dec(data, "optionEquity"),
             raw=data,
@@ -335,9 +392,9 @@ class RepayRecord:
     @classmethod
     def from_json(cls, data: Any) -> Self:
         return cls(
-            asset=text(data["asset"]),
-            amount=dec(data["amount"]),
-            repay_time=ms_to_datetime(data["repayTime"]),
+            asset=field(data, "asset", text),
+            amount=field(data, "amount", dec),
+            repay_time=field(data, "repayTime", ms_to_datetime),
             raw=data,
         )
 
@@ -352,13 +409,14 @@ class RepayHistoryPage:
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
-        # Binance omits "rows" on an empty page in several SAPI history endpoints.
-        rows = data.get("rows")
-        return cls(
-            total=integer(data["total"]),
-            rows=many(RepayRecord.from_json)(rows if rows is not None else []),
-            raw=data,
-        )
+        # Binance omits "rows" on an empty page in several SAPI history endpoints; when "total"
+        # says rows exist, a page without them is a broken answer, not an empty page.
+        total = field(data, "total", integer)
+        if data.get("rows") is None:
+            if total > 0:
+                raise FieldError("rows", f"absent or null while total is {total}")
+            return cls(total=total, rows=(), raw=data)
+        return cls(total=total, rows=field(data, "rows", many(RepayRecord.from_json)), raw=data)
 
 
 @attrs.frozen
@@ -377,11 +435,11 @@ class InterestRecord:
         # PM Pro spells it "interestAccruedTime"; the retail PM page spells it "interestAccuredTime".
         accrued = _first(data, "interestAccruedTime", "interestAccuredTime")
         return cls(
-            asset=text(data["asset"]),
-            interest=dec(data["interest"]),
-            interest_accrued_time=ms_to_datetime(accrued),
-            interest_rate=dec(data["interestRate"]),
-            principal=dec(data["principal"]),
+            asset=field(data, "asset", text),
+            interest=field(data, "interest", dec),
+            interest_accrued_time=field(data, accrued, ms_to_datetime),
+            interest_rate=field(data, "interestRate", dec),
+            principal=field(data, "principal", dec),
             raw=data,
         )
 
@@ -395,7 +453,7 @@ class BnbTransferResult:
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
-        return cls(tran_id=integer(data["tranId"]), raw=data)
+        return cls(tran_id=field(data, "tranId", integer), raw=data)
 
 
 @attrs.frozen
@@ -407,7 +465,7 @@ class AutoRepayFuturesStatus:
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
-        return cls(auto_repay=boolean(data["autoRepay"]), raw=data)
+        return cls(auto_repay=field(data, "autoRepay", boolean), raw=data)
 
 
 @attrs.frozen
@@ -433,7 +491,7 @@ class DeltaMode:
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
-        return cls(delta_enabled=boolean(data["deltaEnabled"]), raw=data)
+        return cls(delta_enabled=field(data, "deltaEnabled", boolean), raw=data)
 
 
 @attrs.frozen
@@ -446,7 +504,7 @@ class EarnAssetBalance:
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
-        return cls(asset=text(data["asset"]), amount=dec(data["amount"]), raw=data)
+        return cls(asset=field(data, "asset", text), amount=field(data, "amount", dec), raw=data)
 
 
 @attrs.frozen
@@ -459,7 +517,7 @@ class AssetLeverage:
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
-        return cls(asset=text(data["asset"]), leverage=integer(data["leverage"]), raw=data)
+        return cls(asset=field(data, "asset", text), leverage=field(data, "leverage", integer), raw=data)
 
 
 @attrs.frozen
@@ -472,7 +530,11 @@ class CollateralRate:
 
     @classmethod
     def from_json(cls, data: Any) -> Self:
-        return cls(asset=text(data["asset"]), collateral_rate=dec(data["collateralRate"]), raw=data)
+        return cls(
+            asset=field(data, "asset", text),
+            collateral_rate=field(data, "collateralRate", dec),
+            raw=data,
+        )
 
 
 @attrs.frozen
@@ -491,10 +553,10 @@ class CollateralTier:
     @classmethod
     def from_json(cls, data: Any) -> Self:
         return cls(
-            tier_floor=dec(data["tierFloor"]),
-            tier_cap=dec(data["tierCap"]),
-            collateral_rate=dec(data["collateralRate"]),
-            cum=dec(data["cum"]),
+            tier_floor=field(data, "tierFloor", dec),
+            tier_cap=field(data, "tierCap", dec),
+            collateral_rate=field(data, "collateralRate", dec),
+            cum=field(data, "cum", dec),
             raw=data,
         )
 
@@ -510,8 +572,8 @@ class TieredCollateralRate:
     @classmethod
     def from_json(cls, data: Any) -> Self:
         return cls(
-            asset=text(data["asset"]),
-            tiers=many(CollateralTier.from_json)(data["collateralInfo"]),
+            asset=field(data, "asset", text),
+            tiers=field(data, "collateralInfo", many(CollateralTier.from_json)),
             raw=data,
         )
 
@@ -528,8 +590,8 @@ class AssetIndexPrice:
     @classmethod
     def from_json(cls, data: Any) -> Self:
         return cls(
-            asset=text(data["asset"]),
-            price=dec(data["assetIndexPrice"]),
-            time=ms_to_datetime(data["time"]),
+            asset=field(data, "asset", text),
+            price=field(data, "assetIndexPrice", dec),
+            time=field(data, "time", ms_to_datetime),
             raw=data,
         )

@@ -6,7 +6,8 @@ Binance's inclusive/exclusive convention is, and is yielded once: rows already s
 are skipped. Each window is read completely, then its rows are yielded oldest first, so the order
 of Binance's answer (the docs' examples are newest first) does not matter.
 
-- Repay history pages with ``current``/``size`` inside windows of at most 360 days.
+- Repay history pages with ``current``/``size`` inside windows of at most 360 days. A page with
+  fewer rows than its ``total`` promises is refused rather than read as the end: rows would be lost.
 - Interest history has no page parameter. Inside a window, a full answer (``size`` rows) means
   more rows exist: the walk narrows the range past the rows it has, using ``interestAccruedTime``:
   forward from the newest row if Binance answered oldest first, backward from the oldest row if it
@@ -102,6 +103,7 @@ async def iter_repay_history(
         current = 1
         while True:
             page = await fetch(lo, hi, current, size)
+            _check_page(page, current, size)
             rows.extend(page.rows)
             fresh = {_repay_key(r) for r in page.rows} - seen
             if page.rows and not fresh:  # page ``current`` repeats earlier ones: ignored paging
@@ -116,6 +118,15 @@ async def iter_repay_history(
         out, carried = _emit(rows, _repay_key, lambda r: r.repay_time, carried, hi)
         for row in out:
             yield row
+
+
+def _check_page(page: RepayHistoryPage, current: int, size: int) -> None:
+    expected = min(size, page.total - (current - 1) * size)
+    if len(page.rows) < expected:
+        raise InvalidResponseError(
+            f"repay_history: page {current} has {len(page.rows)} rows, but total "
+            f"{page.total} means {expected}; rows would be lost"
+        )
 
 
 async def iter_interest_history(

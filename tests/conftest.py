@@ -1,4 +1,8 @@
-"""Shared fixtures: a simulator on 127.0.0.1 and clients pointed at it (no other network)."""
+"""Shared fixtures: clients pointed at the plugin's ``fake_binance`` simulator (no other network).
+
+The simulator fixture is the one users get, ``binance_pm.testing``'s pytest plugin: tests use
+it rather than a private twin, so the public fixture is exercised by the whole suite.
+"""
 
 from __future__ import annotations
 
@@ -18,21 +22,15 @@ ClientFactory = Callable[..., Client]
 
 
 @pytest_asyncio.fixture
-async def sim() -> AsyncIterator[FakeBinance]:
-    async with FakeBinance() as server:
-        yield server
-
-
-@pytest_asyncio.fixture
-async def make_client(sim: FakeBinance) -> AsyncIterator[ClientFactory]:
-    """Build clients against ``sim`` (fast retries); all are closed after the test."""
+async def make_client(fake_binance: FakeBinance) -> AsyncIterator[ClientFactory]:
+    """Build clients against ``fake_binance`` (fast retries); all are closed after the test."""
     made: list[Client] = []
 
     def factory(**kwargs: Any) -> Client:
-        kwargs.setdefault("api_key", sim.api_key)
+        kwargs.setdefault("api_key", fake_binance.api_key)
         if "private_key" not in kwargs:
-            kwargs.setdefault("api_secret", sim.api_secret)
-        kwargs.setdefault("base_url", sim.base_url)
+            kwargs.setdefault("api_secret", fake_binance.api_secret)
+        kwargs.setdefault("base_url", fake_binance.base_url)
         kwargs.setdefault("retry", RetryPolicy(max_retries=2, base=0.001, cap=0.005))
         client = Client(**kwargs)
         made.append(client)

@@ -32,7 +32,7 @@ async def _stalling(
     return client
 
 
-async def test_no_event_loop_timer_per_request(sim: FakeBinance, make_client: ClientFactory) -> None:
+async def test_no_event_loop_timer_per_request(fake_binance: FakeBinance, make_client: ClientFactory) -> None:
     """200 calls (100 at once) on a warm pool schedule at most a couple of client-side loop
     timers in all (opening a connection has aiohttp's connect timer: the pool is warmed first)."""
     client = make_client()
@@ -58,9 +58,9 @@ async def test_no_event_loop_timer_per_request(sim: FakeBinance, make_client: Cl
 
 
 async def test_stalled_call_times_out_and_task_is_left_clean(
-    sim: FakeBinance, make_client: ClientFactory
+    fake_binance: FakeBinance, make_client: ClientFactory
 ) -> None:
-    client = await _stalling(sim, make_client, 0.2)
+    client = await _stalling(fake_binance, make_client, 0.2)
     start = time.monotonic()
     with pytest.raises(TransportError, match="TimeoutError"):
         await client.account.pm_loan()
@@ -72,10 +72,10 @@ async def test_stalled_call_times_out_and_task_is_left_clean(
 
 
 async def test_short_call_timeout_fires_while_a_long_one_is_pending(
-    sim: FakeBinance, make_client: ClientFactory
+    fake_binance: FakeBinance, make_client: ClientFactory
 ) -> None:
     """The timer is armed for the long call first; a shorter deadline must re-arm it."""
-    client = await _stalling(sim, make_client, 30, times=2)
+    client = await _stalling(fake_binance, make_client, 30, times=2)
     long_call = asyncio.create_task(client.account.pm_loan())
     await asyncio.sleep(0.05)
     start = time.monotonic()
@@ -88,8 +88,8 @@ async def test_short_call_timeout_fires_while_a_long_one_is_pending(
         await long_call
 
 
-async def test_many_stalled_calls_all_time_out(sim: FakeBinance, make_client: ClientFactory) -> None:
-    client = await _stalling(sim, make_client, 0.2, times=None)
+async def test_many_stalled_calls_all_time_out(fake_binance: FakeBinance, make_client: ClientFactory) -> None:
+    client = await _stalling(fake_binance, make_client, 0.2, times=None)
     start = time.monotonic()
     results = await asyncio.gather(
         *(client.account.pm_loan() for _ in range(30)), return_exceptions=True
@@ -100,10 +100,10 @@ async def test_many_stalled_calls_all_time_out(sim: FakeBinance, make_client: Cl
 
 
 async def test_callers_own_timeout_is_not_taken_for_ours(
-    sim: FakeBinance, make_client: ClientFactory
+    fake_binance: FakeBinance, make_client: ClientFactory
 ) -> None:
     """asyncio.timeout() around a call: the caller's TimeoutError, not a TransportError."""
-    client = await _stalling(sim, make_client, 30)
+    client = await _stalling(fake_binance, make_client, 30)
     with pytest.raises(TimeoutError) as caught:
         async with asyncio.timeout(0.2):
             await client.account.pm_loan()
@@ -113,9 +113,9 @@ async def test_callers_own_timeout_is_not_taken_for_ours(
 
 
 async def test_our_timeout_inside_a_callers_longer_timeout(
-    sim: FakeBinance, make_client: ClientFactory
+    fake_binance: FakeBinance, make_client: ClientFactory
 ) -> None:
-    client = await _stalling(sim, make_client, 0.2)
+    client = await _stalling(fake_binance, make_client, 0.2)
     async with asyncio.timeout(10) as outer:
         with pytest.raises(TransportError, match="TimeoutError"):
             await client.account.pm_loan()
@@ -123,9 +123,9 @@ async def test_our_timeout_inside_a_callers_longer_timeout(
 
 
 async def test_cancel_from_outside_is_not_a_timeout(
-    sim: FakeBinance, make_client: ClientFactory
+    fake_binance: FakeBinance, make_client: ClientFactory
 ) -> None:
-    client = await _stalling(sim, make_client, 30)
+    client = await _stalling(fake_binance, make_client, 30)
     task = asyncio.create_task(client.account.pm_loan())
     await asyncio.sleep(0.1)
     task.cancel()

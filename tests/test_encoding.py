@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -15,7 +15,7 @@ from binance_pm import Client, RepaySource
 from binance_pm._encoding import encode_pairs, format_value, quote_value
 from binance_pm._endpoints import Endpoint, Param, Weight
 from binance_pm.limits import WeightKind
-from binance_pm.testing import ROUTES, FakeBinance, route
+from binance_pm.testing import FakeBinance
 from binance_pm.testing._state import AccountState
 
 from ._wire import last_call
@@ -27,14 +27,12 @@ ECHO = Endpoint(
 )
 
 
-@pytest.fixture(autouse=True)
-def echo_route() -> Iterator[None]:
-    @route("POST", ECHO_PATH, "IP", 1, params=("text", "amount"))
+def serve_echo(sim: FakeBinance) -> None:
+    """Add an endpoint to this simulator that answers with the parameters it read."""
+
+    @sim.route("POST", ECHO_PATH, "IP", 1, params=("text", "amount"))
     def echo(state: AccountState, params: Mapping[str, str], now: int) -> Any:
         return dict(params)
-
-    yield
-    del ROUTES[("POST", ECHO_PATH)]
 
 
 @pytest.mark.parametrize(
@@ -50,13 +48,14 @@ def echo_route() -> Iterator[None]:
     ],
 )
 async def test_awkward_values_signed_as_sent(
-    text: str, wire: str, sim: FakeBinance, client: Client
+    text: str, wire: str, fake_binance: FakeBinance, client: Client
 ) -> None:
     """Spaces, + / = & %, non-ASCII and CR/LF are percent-encoded once; the signature verifies."""
+    serve_echo(fake_binance)
     echoed = await client._session.request(ECHO, {"text": text}, lambda d: d)
     assert echoed == {"text": text}
-    assert last_call(sim).query.startswith(f"text={wire}&recvWindow=")
-    assert last_call(sim).status == 200
+    assert last_call(fake_binance).query.startswith(f"text={wire}&recvWindow=")
+    assert last_call(fake_binance).status == 200
 
 
 def test_decimal_and_time_formatting() -> None:
@@ -93,6 +92,7 @@ def test_any_text_round_trips_through_signature_check(text: str, amount: Decimal
         async with FakeBinance() as sim, Client(
             api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url
         ) as client:
+            serve_echo(sim)
             echoed = await client._session.request(ECHO, {"text": text, "amount": amount}, dict)
             assert echoed["text"] == text
             assert Decimal(echoed["amount"]) == amount

@@ -111,22 +111,23 @@ def _repay_in_worker(base_url: str, api_key: str, api_secret: str) -> None:
     asyncio.run(main())
 
 
-async def test_execution_unknown_crosses_a_process_pool(sim: FakeBinance) -> None:
+async def test_execution_unknown_crosses_a_process_pool(fake_binance: FakeBinance) -> None:
     """A worker's ExecutionUnknownError reaches the parent as itself, attributes intact.
 
     Before the fix the parent saw BrokenProcessPool and lost the one fact that matters: the
     repayment may have gone through.
     """
-    sim.inject(Fault.status_code(503, execute=True, path=REPAY))
+    fake_binance.inject(Fault.status_code(503, execute=True, path=REPAY))
     loop = asyncio.get_running_loop()
     # spawn: forking a process that runs an event loop and threads is unsafe (and warns on 3.12).
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=spawn) as pool, pytest.raises(ExecutionUnknownError) as info:
-        await loop.run_in_executor(pool, _repay_in_worker, sim.base_url, sim.api_key, sim.api_secret)
+        await loop.run_in_executor(pool, _repay_in_worker, fake_binance.base_url,
+                                   fake_binance.api_key, fake_binance.api_secret)
     err = info.value
     assert (err.method, err.path, err.status) == ("POST", REPAY, 503)
     assert "may have executed" in str(err)
-    assert len(sim.executed(REPAY)) == 1  # it did execute: exactly what the parent must learn
+    assert len(fake_binance.executed(REPAY)) == 1  # it did execute: exactly what the parent must learn
 
 
 # -- nothing sensitive travels -----------------------------------------------------------------

@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import random
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ import pytest
 from binance_pm import BinanceError, Client, ExecutionUnknownError, RetryPolicy, Timeout
 from binance_pm._endpoints import Endpoint, Param, Weight
 from binance_pm.limits import WeightKind
-from binance_pm.testing import ROUTES, FakeBinance, Fault, route
+from binance_pm.testing import FakeBinance, Fault
 from binance_pm.testing._state import AccountState
 
 LEDGER_PATH = "/sapi/v1/test/ledger"
@@ -35,16 +35,13 @@ CALL_TIMEOUT = 0.5
 HARD_TIMEOUT = 15.0  # far above the worst legitimate case: retries + waits for budget
 
 
-@pytest.fixture
-def ledger_route() -> Iterator[None]:
+def serve_ledger(sim: FakeBinance) -> None:
+    """Add a money-moving endpoint to this simulator: each execution gets a new id."""
     ids = itertools.count(1)
 
-    @route("POST", LEDGER_PATH, "IP", 1, executes=True, params=("ref",), required=("ref",))
+    @sim.route("POST", LEDGER_PATH, "IP", 1, executes=True, params=("ref",), required=("ref",))
     def ledger(state: AccountState, params: Mapping[str, str], now: int) -> Any:
         return {"tranId": next(ids)}
-
-    yield
-    del ROUTES[("POST", LEDGER_PATH)]
 
 
 def _chaos(rng: random.Random) -> Any:
@@ -69,7 +66,6 @@ def _chaos(rng: random.Random) -> Any:
     return pick
 
 
-@pytest.mark.usefixtures("ledger_route")
 @pytest.mark.soak
 async def test_ledger_soak_balances() -> None:
     """200 tasks, ~10,000 requests, 8% random faults: the ledger balances exactly."""
@@ -86,6 +82,7 @@ async def test_ledger_soak_balances() -> None:
         timeout=Timeout(total=CALL_TIMEOUT, connect=CALL_TIMEOUT),
         retry=RetryPolicy(max_retries=3, base=0.005, cap=0.05), rng=random.Random(7),
     ) as client:
+        serve_ledger(sim)
         await client.account.pm_loan()  # sync the clock before the chaos starts
         sim.chaos = _chaos(random.Random(1234))
         choose = random.Random(99)

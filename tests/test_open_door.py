@@ -44,14 +44,14 @@ def extra_routes() -> Iterator[None]:
     del ROUTES[("GET", "/api/v3/account")], ROUTES[("GET", FAPI_PATH)]
 
 
-async def test_signed_api_call_through_the_open_door(sim: FakeBinance) -> None:
+async def test_signed_api_call_through_the_open_door(fake_binance: FakeBinance) -> None:
     """A signed GET /api/v3/account: signed, timestamped, booked in the /api pool, JSON back
     with exact decimals."""
-    async with Client(api_key=sim.api_key, api_secret=sim.api_secret,
-                      base_url=sim.base_url) as client:
+    async with Client(api_key=fake_binance.api_key, api_secret=fake_binance.api_secret,
+                      base_url=fake_binance.base_url) as client:
         data = await client.request(SPOT_ACCOUNT, {"omit_zero": True})
         assert str(data["balances"][0]["free"]) == "0.10000000"
-        sent = last(sim, "/api/v3/account")
+        sent = last(fake_binance, "/api/v3/account")
         assert sent.status == 200 and sent.query.startswith("omitZeroBalances=true&recvWindow=")
         (api,) = [b for b in client.weights.buckets if b.key == "API:/api"]
         assert api.used >= 21  # 20 for the call, 1 per server-time sample
@@ -59,23 +59,23 @@ async def test_signed_api_call_through_the_open_door(sim: FakeBinance) -> None:
         assert parsed == 1
 
 
-async def test_fapi_call_goes_to_futures_url_and_its_own_pool(sim: FakeBinance) -> None:
+async def test_fapi_call_goes_to_futures_url_and_its_own_pool(fake_binance: FakeBinance) -> None:
     """An unsigned /fapi call goes to futures_url and counts in the /fapi IP pool (2,400/min),
     apart from /api's."""
-    async with Client(api_key=sim.api_key, base_url="http://127.0.0.1:9",
-                      futures_url=sim.base_url) as client:
-        client.clock.set(sim.now_ms())  # server time comes from base_url, down here
+    async with Client(api_key=fake_binance.api_key, base_url="http://127.0.0.1:9",
+                      futures_url=fake_binance.base_url) as client:
+        client.clock.set(fake_binance.now_ms())  # server time comes from base_url, down here
         assert await client.request(FAPI_PING) == {}
-        assert last(sim, FAPI_PATH).status == 200
+        assert last(fake_binance, FAPI_PATH).status == 200
         (fapi,) = [b for b in client.weights.buckets if b.key == "IP:/fapi"]
         assert (fapi.used, fapi.limit) == (1, 2400)
         assert not any(b.key == "API:/api" for b in client.weights.buckets)
 
 
-async def test_unknown_family_and_pool_refused_before_sending(sim: FakeBinance) -> None:
+async def test_unknown_family_and_pool_refused_before_sending(fake_binance: FakeBinance) -> None:
     """No host for /papi, or a weight kind the family has no pool for: ValueError, nothing sent."""
-    async with Client(api_key=sim.api_key, api_secret=sim.api_secret,
-                      base_url=sim.base_url) as client:
+    async with Client(api_key=fake_binance.api_key, api_secret=fake_binance.api_secret,
+                      base_url=fake_binance.base_url) as client:
         with pytest.raises(ValueError, match="/papi"):
             await client.request(Endpoint("x", "GET", "/papi/v1/um/account",
                                           Weight(WeightKind.IP, 5)))
@@ -83,17 +83,17 @@ async def test_unknown_family_and_pool_refused_before_sending(sim: FakeBinance) 
             await client.request(Endpoint("y", "GET", "/api/v3/x", Weight(WeightKind.UID, 1)))
         with pytest.raises(TypeError):
             await client.request("/api/v3/time")  # type: ignore[arg-type]
-    assert sim.requests == []
+    assert fake_binance.requests == []
 
 
-async def test_weight_over_the_pool_limit_is_refused(sim: FakeBinance) -> None:
+async def test_weight_over_the_pool_limit_is_refused(fake_binance: FakeBinance) -> None:
     """A call heavier than its pool's whole budget could never go: ValueError, not a wait."""
-    async with Client(api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url,
-                      api_weight_limit=10) as client:
-        client.clock.set(sim.now_ms())
+    async with Client(api_key=fake_binance.api_key, api_secret=fake_binance.api_secret,
+                      base_url=fake_binance.base_url, api_weight_limit=10) as client:
+        client.clock.set(fake_binance.now_ms())
         with pytest.raises(ValueError, match="exceeds"):
             await client.request(SPOT_ACCOUNT)
-    assert not any(r.path == "/api/v3/account" for r in sim.requests)
+    assert not any(r.path == "/api/v3/account" for r in fake_binance.requests)
 
 
 class KmsSigner:
@@ -108,12 +108,12 @@ class KmsSigner:
         return hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
 
 
-async def test_client_signs_through_a_given_signer(sim: FakeBinance) -> None:
+async def test_client_signs_through_a_given_signer(fake_binance: FakeBinance) -> None:
     """Client(signer=...) signs every call through it: the simulator accepts the signature."""
-    signer = KmsSigner(sim.api_secret)
-    async with Client(api_key=sim.api_key, signer=signer, base_url=sim.base_url) as client:
+    signer = KmsSigner(fake_binance.api_secret)
+    async with Client(api_key=fake_binance.api_key, signer=signer, base_url=fake_binance.base_url) as client:
         assert (await client.account.pm_loan()).asset == "BUSD"
-    sent = last(sim, "/sapi/v1/portfolio/pmLoan")
+    sent = last(fake_binance, "/sapi/v1/portfolio/pmLoan")
     assert sent.status == 200
     assert signer.signed == [sent.query.rsplit("&signature=", 1)[0].encode()]
 

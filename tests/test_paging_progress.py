@@ -51,7 +51,7 @@ async def walk_repay(client: Client, start: int, end: int) -> list[RepayRecord]:
 
 @pytest.mark.parametrize("newest_first", [False, True], ids=["oldest-first", "newest-first"])
 async def test_interest_walk_stops_when_the_range_is_ignored(
-    newest_first: bool, client: Client, sim: FakeBinance
+    newest_first: bool, client: Client, fake_binance: FakeBinance
 ) -> None:
     """The same full page whatever range is asked: InvalidResponseError on the second request.
 
@@ -61,47 +61,47 @@ async def test_interest_walk_stops_when_the_range_is_ignored(
     times = [T0 + DAY + i * 60_000 for i in range(PAGE)]
     if newest_first:
         times.reverse()
-    sim.inject(Fault.status_code(200, body=interest_page(times), path=INTEREST, times=50))
+    fake_binance.inject(Fault.status_code(200, body=interest_page(times), path=INTEREST, times=50))
     with pytest.raises(InvalidResponseError, match="ignored the time range"):
         await walk_interest(client, T0, T0 + 10 * DAY)
-    params = sent(sim, INTEREST)
+    params = sent(fake_binance, INTEREST)
     assert len(params) == 2
     assert params[0]["startTime"] == str(T0) and params[0]["endTime"] == str(T0 + 10 * DAY)
 
 
 @pytest.mark.parametrize("newest_first", [False, True], ids=["oldest-first", "newest-first"])
 async def test_interest_walk_stops_on_a_page_outside_the_range(
-    newest_first: bool, client: Client, sim: FakeBinance
+    newest_first: bool, client: Client, fake_binance: FakeBinance
 ) -> None:
     """A full page from before the asked range (a stale cache) leaves nothing sane to ask next:
     InvalidResponseError after that one request, nothing yielded."""
     times = [T0 + i * 60_000 for i in range(PAGE)]
     if newest_first:
         times.reverse()
-    sim.inject(Fault.status_code(200, body=interest_page(times), path=INTEREST, times=50))
+    fake_binance.inject(Fault.status_code(200, body=interest_page(times), path=INTEREST, times=50))
     with pytest.raises(InvalidResponseError, match="ignored the time range"):
         await walk_interest(client, T0 + 40 * DAY, T0 + 45 * DAY)
-    assert len(sent(sim, INTEREST)) == 1
+    assert len(sent(fake_binance, INTEREST)) == 1
 
 
 async def test_repay_walk_stops_when_the_page_number_is_ignored(
-    client: Client, sim: FakeBinance
+    client: Client, fake_binance: FakeBinance
 ) -> None:
     """Page 1 again for ``current=2`` with a total of a million rows: InvalidResponseError on the
     second request, instead of 200,000 requests (IP weight 500 each) of the same five rows."""
     rows = [{"asset": "USDT", "amount": str(i + 1), "repayTime": T0 + i * 1000} for i in range(PAGE)]
     body = json.dumps({"total": 1_000_000, "rows": rows})
-    sim.inject(Fault.status_code(200, body=body, path=REPAY, times=10))
+    fake_binance.inject(Fault.status_code(200, body=body, path=REPAY, times=10))
     with pytest.raises(InvalidResponseError, match="ignored the page number"):
         await walk_repay(client, T0, T0 + DAY)
-    assert [p["current"] for p in sent(sim, REPAY)] == ["1", "2"]
+    assert [p["current"] for p in sent(fake_binance, REPAY)] == ["1", "2"]
 
 
-async def test_repay_walk_with_progress_is_unaffected(client: Client, sim: FakeBinance) -> None:
+async def test_repay_walk_with_progress_is_unaffected(client: Client, fake_binance: FakeBinance) -> None:
     """The check does not trip on honest paging: 12 rows over three pages, each read once."""
     rows = [{"asset": "USDT", "amount": str(i + 1), "repayTime": T0 + i * 1000} for i in range(12)]
     for page in (rows[:5], rows[5:10], rows[10:]):
-        sim.inject(Fault.status_code(200, body=json.dumps({"total": 12, "rows": page}), path=REPAY))
+        fake_binance.inject(Fault.status_code(200, body=json.dumps({"total": 12, "rows": page}), path=REPAY))
     got = await walk_repay(client, T0, T0 + DAY)
     assert [r.amount for r in got] == [i + 1 for i in range(12)]
-    assert [p["current"] for p in sent(sim, REPAY)] == ["1", "2", "3"]
+    assert [p["current"] for p in sent(fake_binance, REPAY)] == ["1", "2", "3"]

@@ -60,10 +60,10 @@ HOSTILE = {
 
 @pytest.mark.parametrize(("path", "body"), HOSTILE.values(), ids=HOSTILE.keys())
 async def test_hostile_2xx_body_on_a_get_is_invalid_response(
-    path: str, body: bytes, sim: FakeBinance, client: Client
+    path: str, body: bytes, fake_binance: FakeBinance, client: Client
 ) -> None:
     """A 200 whose body breaks the parser: InvalidResponseError naming the endpoint."""
-    sim.inject(Fault.status_code(200, body=body, path=path))
+    fake_binance.inject(Fault.status_code(200, body=body, path=path))
     call = client.account.pm_loan() if path == PM_LOAN else client.market.asset_index_prices()
     with pytest.raises(InvalidResponseError, match=r"pm_loan|asset_index_prices"):
         await call
@@ -72,13 +72,13 @@ async def test_hostile_2xx_body_on_a_get_is_invalid_response(
 @pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000,
                                   b'{"tranId": 1e9999999999999999999}', b'{"tranId": "1e999"}'])
 async def test_hostile_2xx_body_after_a_post_is_unknown_outcome(
-    body: bytes, sim: FakeBinance, client: Client
+    body: bytes, fake_binance: FakeBinance, client: Client
 ) -> None:
     """The same after a repay that executed: ExecutionUnknownError, never a raw Python error."""
-    sim.inject(Fault.status_code(200, body=body, path=REPAY, execute=True))
+    fake_binance.inject(Fault.status_code(200, body=body, path=REPAY, execute=True))
     with pytest.raises(ExecutionUnknownError, match="repay"):
         await client.account.repay()
-    assert len(sim.executed(REPAY)) == 1
+    assert len(fake_binance.executed(REPAY)) == 1
 
 
 # -- B. no 429 beside another program ------------------------------------------------------
@@ -125,11 +125,11 @@ async def test_retry_after_zero_is_not_a_tight_loop() -> None:
 # -- C. every wait bounded by the call's max_wait --------------------------------------------
 
 async def test_5xx_retry_after_longer_than_max_wait_ends_the_call(
-    sim: FakeBinance, client: Client
+    fake_binance: FakeBinance, client: Client
 ) -> None:
     """503 with Retry-After: 20 and max_wait=1: ServerError at once, not 20 s of sleep."""
     await client.account.pm_loan()
-    sim.inject(Fault.status_code(503, headers={"Retry-After": "20"}, path=PM_LOAN, times=None))
+    fake_binance.inject(Fault.status_code(503, headers={"Retry-After": "20"}, path=PM_LOAN, times=None))
     started = time.monotonic()
     with pytest.raises(ServerError):
         await client.account.pm_loan(max_wait=1, timeout=1)
@@ -196,7 +196,7 @@ async def test_body_larger_than_max_body_fails_the_call(
 # -- E. nothing sensitive travels with an error ----------------------------------------------
 
 async def test_malformed_status_line_chains_nothing_sensitive(
-    sim: FakeBinance, client: Client
+    fake_binance: FakeBinance, client: Client
 ) -> None:
     """A garbled status line: TransportError (GET) or unknown outcome (POST), and neither the
     plain traceback nor one rendered with locals shows the signed query or the API key."""
@@ -211,21 +211,21 @@ async def test_malformed_status_line_chains_nothing_sensitive(
     server = await asyncio.start_server(garble, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with Client(api_key=sim.api_key, api_secret=sim.api_secret,
+        async with Client(api_key=fake_binance.api_key, api_secret=fake_binance.api_secret,
                           base_url=f"http://127.0.0.1:{port}", retry=FAST) as bad:
-            bad.clock.set(sim.now_ms())
+            bad.clock.set(fake_binance.now_ms())
             with pytest.raises(TransportError) as got:
                 await bad.account.pm_loan()
-            _assert_nothing_secret(_rendered(got.value), sim)
+            _assert_nothing_secret(_rendered(got.value), fake_binance)
             with pytest.raises(ExecutionUnknownError) as unknown:
                 await bad.account.repay()
-            _assert_nothing_secret(_rendered(unknown.value), sim)
+            _assert_nothing_secret(_rendered(unknown.value), fake_binance)
     finally:
         server.close()
         await server.wait_closed()
 
 
-async def test_tls_connect_timeout_is_not_sent_and_chains_no_url(sim: FakeBinance) -> None:
+async def test_tls_connect_timeout_is_not_sent_and_chains_no_url(fake_binance: FakeBinance) -> None:
     """A TLS handshake that never completes: a connect timeout, so a POST was never sent
     (TransportError, not unknown), and the rendered traceback holds no signed URL."""
     peers: list[asyncio.StreamWriter] = []
@@ -236,12 +236,12 @@ async def test_tls_connect_timeout_is_not_sent_and_chains_no_url(sim: FakeBinanc
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with Client(api_key=sim.api_key, api_secret=sim.api_secret, retry=FAST,
+        async with Client(api_key=fake_binance.api_key, api_secret=fake_binance.api_secret, retry=FAST,
                           base_url=f"https://127.0.0.1:{port}", timeout=2.0) as client:
-            client.clock.set(sim.now_ms())
+            client.clock.set(fake_binance.now_ms())
             with pytest.raises(TransportError, match="3 attempts") as info:
                 await client.account.repay(timeout=Timeout(total=2.0, connect=0.1))
-            _assert_nothing_secret(_rendered(info.value), sim)
+            _assert_nothing_secret(_rendered(info.value), fake_binance)
     finally:
         for writer in peers:
             writer.close()

@@ -72,7 +72,7 @@ def test_header_injection_through_api_key_refused() -> None:
 
 
 async def test_request_failure_traceback_and_logs(
-    sim: FakeBinance, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+    fake_binance: FakeBinance, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A refused request, rendered with locals, and DEBUG logs carry neither secret nor signature."""
     caplog.set_level(logging.DEBUG, logger="binance_pm")

@@ -133,12 +133,12 @@ async def invoke(call: Call, client: Client) -> None:
 @pytest.mark.parametrize(("call", "exc", "text"), [r[1:] for r in REJECTED],
                          ids=[r[0] for r in REJECTED])
 async def test_rejected_before_sending(
-    call: Call, exc: type[Exception], text: str, client: Client, sim: FakeBinance
+    call: Call, exc: type[Exception], text: str, client: Client, fake_binance: FakeBinance
 ) -> None:
     """The bad argument raises the named error and the simulator receives nothing at all."""
     with pytest.raises(exc, match=text):
         await invoke(call, client)
-    assert sim.requests == []
+    assert fake_binance.requests == []
 
 
 ACCEPTED: list[tuple[str, Call, str, str]] = [
@@ -163,9 +163,9 @@ ACCEPTED: list[tuple[str, Call, str, str]] = [
 @pytest.mark.parametrize(("call", "path", "expected"), [r[1:] for r in ACCEPTED],
                          ids=[r[0] for r in ACCEPTED])
 async def test_boundaries_accepted(
-    call: Call, path: str, expected: str, client: Client, sim: FakeBinance
+    call: Call, path: str, expected: str, client: Client, fake_binance: FakeBinance
 ) -> None:
     """Values on the edge of each allowed range are sent, and the simulator accepts them."""
     await invoke(call, client)
-    req = last(sim, path)
+    req = last(fake_binance, path)
     assert expected in req.query and req.status == 200

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import shutil
 import socket
@@ -130,11 +131,14 @@ async def test_cancelled_waiters_leave_redis_exact(redis: Redis, prefix: str) ->
 async def test_four_processes_share_one_budget(redis_url: str, prefix: str) -> None:
     """4 processes x 50 concurrent callers on one Redis: zero 429s, >= 85% of the budget used."""
     limit, window, calls = 50_000, 1.0, 60  # 100 calls per window in all; 240 calls
+    # One start instant for all four, 15% into a window at least two windows ahead: process
+    # start-up on a loaded machine takes long enough to land them in different windows otherwise.
+    start_at = (math.floor(time.time() / window) + 3 + 0.15) * window
     async with FakeBinance(uid_weight_limit=limit, weight_window_s=window, record=False) as sim:
         procs = [
             await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tests.redis_worker", sim.base_url, redis_url, prefix,
-                str(calls), "50", str(limit), str(window),
+                str(calls), "50", str(limit), str(window), repr(start_at),
                 cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             )
             for _ in range(4)

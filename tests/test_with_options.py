@@ -14,23 +14,23 @@ TIME = "/api/v3/time"
 
 
 async def test_copy_sends_its_own_defaults_and_leaves_the_original_alone(
-    client: Client, sim: FakeBinance
+    client: Client, fake_binance: FakeBinance
 ) -> None:
     patient = client.with_options(recv_window=10_000)
     await patient.account.pm_loan()
     await client.account.pm_loan()
-    windows = [r.query.split("&")[0] for r in sim.requests if r.path == PM_LOAN]
+    windows = [r.query.split("&")[0] for r in fake_binance.requests if r.path == PM_LOAN]
     assert windows == ["recvWindow=10000", "recvWindow=5000"]
 
 
-async def test_copy_shares_pool_clock_and_weight_books(client: Client, sim: FakeBinance) -> None:
+async def test_copy_shares_pool_clock_and_weight_books(client: Client, fake_binance: FakeBinance) -> None:
     await client.account.pm_loan()
     generation = client.clock.generation
     copy = client.with_options(max_wait=30.0)
     assert copy.clock is client.clock
     await copy.account.pm_loan()
     # The copy found the clock synced: no time request waited for (at most the background ones).
-    assert sum(1 for r in sim.requests if r.path == TIME) <= 3
+    assert sum(1 for r in fake_binance.requests if r.path == TIME) <= 3
     assert client.clock.generation >= generation
     (bucket,) = [b for b in client.weights.buckets if b.kind is WeightKind.UID]
     assert bucket.used == 1000  # the copy's call is in the original's books
@@ -47,7 +47,9 @@ async def test_closing_the_copy_keeps_the_original_open(client: Client) -> None:
     assert (await client.account.pm_loan()).asset == "BUSD"
 
 
-async def test_closing_the_original_stops_the_copy(make_client: ClientFactory, sim: FakeBinance) -> None:
+async def test_closing_the_original_stops_the_copy(
+    make_client: ClientFactory, fake_binance: FakeBinance
+) -> None:
     client = make_client()
     copy = client.with_options(retry=RetryPolicy(max_retries=0))
     await client.close()
@@ -56,7 +58,7 @@ async def test_closing_the_original_stops_the_copy(make_client: ClientFactory, s
         await copy.account.pm_loan()
     with pytest.raises(RuntimeError, match="closed"):
         client.with_options(recv_window=6000)
-    assert not any(r.path == PM_LOAN for r in sim.requests)
+    assert not any(r.path == PM_LOAN for r in fake_binance.requests)
 
 
 @pytest.mark.parametrize(
@@ -71,11 +73,11 @@ async def test_closing_the_original_stops_the_copy(make_client: ClientFactory, s
     ],
 )
 async def test_bad_options_refused_at_once(
-    client: Client, sim: FakeBinance, options: dict[str, object], error: type[Exception]
+    client: Client, fake_binance: FakeBinance, options: dict[str, object], error: type[Exception]
 ) -> None:
     with pytest.raises(error):
         client.with_options(**options)  # type: ignore[arg-type]
-    assert sim.requests == []
+    assert fake_binance.requests == []
 
 
 @pytest.mark.parametrize("max_wait", [-1, float("nan"), "5", True])

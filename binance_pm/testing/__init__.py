@@ -13,8 +13,11 @@
             ...
 
 With pytest and pytest-asyncio installed, the ``fake_binance`` fixture gives a started simulator.
+``python -m binance_pm.testing serve`` runs one as a process, for bots in other processes or
+languages; its HTTP control API (``/__sim__/``) is described in ``_control``.
 """
 
+from ._books import BucketPolicy, Escalation, Family, per_kind, per_method_and_path, per_path
 from ._faults import Fault, FaultKind
 from ._routes import ROUTES, Route, route
 from ._server import TEST_API_KEY, TEST_API_SECRET, FakeBinance, ReceivedRequest
@@ -23,8 +26,11 @@ from ._virtual_time import VirtualTime
 
 __all__ = [
     "AccountState",
+    "BucketPolicy",
+    "Escalation",
     "Execution",
     "FakeBinance",
+    "Family",
     "Fault",
     "FaultKind",
     "ROUTES",
@@ -34,5 +40,8 @@ __all__ = [
     "TEST_API_KEY",
     "TEST_API_SECRET",
     "VirtualTime",
+    "per_kind",
+    "per_method_and_path",
+    "per_path",
     "route",
 ]

@@ -1,8 +1,13 @@
-"""The simulator's endpoints: one small handler per route, registered with ``@route``."""
+"""The simulator's endpoints: one small handler per route, registered with ``@route``.
+
+``ROUTES`` holds the defaults every :class:`FakeBinance` copies when it is built; a test that
+needs an extra or a different endpoint adds it to one instance with ``sim.route(...)`` (or
+``sim.routes[...] = Route(...)``), so it never leaks into another test's simulator.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from decimal import Decimal
 from typing import Any
 
@@ -13,16 +18,21 @@ from ._state import AccountState, SimError
 __all__ = ["ROUTES", "Route", "route"]
 
 Handler = Callable[[AccountState, Mapping[str, str], int], Any]
+Weigh = int | Callable[[Mapping[str, str]], int]
 
 
 @attrs.frozen
 class Route:
-    """How Binance treats one endpoint: weight, security, accepted parameters, handler."""
+    """How Binance treats one endpoint: weight, security, accepted parameters, handler.
+
+    ``kind`` is the weight kind, ``"UID"`` or ``"IP"`` for ``/sapi``; on ``/api`` and ``/fapi``
+    every route counts in its host's one IP pool whatever the kind says (``"API"`` by custom).
+    """
 
     method: str
     path: str
-    kind: str  # "UID", "IP" or "API"
-    weight: int | Callable[[Mapping[str, str]], int]
+    kind: str
+    weight: Weigh
     handler: Handler
     signed: bool = True
     api_key: bool = True
@@ -37,11 +47,12 @@ class Route:
 ROUTES: dict[tuple[str, str], Route] = {}
 
 
-def route(
+def register_into(
+    table: MutableMapping[tuple[str, str], Route],
     method: str,
     path: str,
     kind: str,
-    weight: int | Callable[[Mapping[str, str]], int],
+    weight: Weigh,
     *,
     signed: bool = True,
     api_key: bool = True,
@@ -49,13 +60,32 @@ def route(
     params: tuple[str, ...] = (),
     required: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
+    """A decorator that adds the handler as a route of ``table``."""
+
     def register(handler: Handler) -> Handler:
-        ROUTES[(method, path)] = Route(
+        table[(method, path)] = Route(
             method, path, kind, weight, handler, signed, api_key, executes, params, required
         )
         return handler
 
     return register
+
+
+def route(
+    method: str,
+    path: str,
+    kind: str,
+    weight: Weigh,
+    *,
+    signed: bool = True,
+    api_key: bool = True,
+    executes: bool = False,
+    params: tuple[str, ...] = (),
+    required: tuple[str, ...] = (),
+) -> Callable[[Handler], Handler]:
+    """Register a default route: simulators built afterwards serve it (``sim.route`` for one)."""
+    return register_into(ROUTES, method, path, kind, weight, signed=signed, api_key=api_key,
+                         executes=executes, params=params, required=required)
 
 
 def one_of(params: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -74,6 +104,13 @@ def amount(params: Mapping[str, str], name: str) -> Decimal:
     if not value.is_finite() or value <= 0:
         raise SimError(-1130, f"Data sent for parameter '{name}' is not valid.")
     return value
+
+
+# /api/v3/ping and /api/v3/time: NONE security, weight 1 in the /api pool. Clients call them at
+# start-up (python-binance pings before reading the time), so every simulator serves them.
+@route("GET", "/api/v3/ping", "API", 1, signed=False, api_key=False)
+def ping(state: AccountState, params: Mapping[str, str], now: int) -> Any:
+    return {}
 
 
 @route("GET", "/api/v3/time", "API", 1, signed=False, api_key=False)

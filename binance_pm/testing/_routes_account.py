@@ -295,3 +295,17 @@ def delta_mode(state: AccountState, params: Mapping[str, str], now: int) -> Any:
 def set_delta_mode(state: AccountState, params: Mapping[str, str], now: int) -> Any:
     state.delta_enabled = flag_param(params, "deltaEnabled")
     return _ack()
+
+
+# -- removed: BFUSD mint and redeem ---------------------------------------------------------------
+# Binance answers -21015 ENDPOINT_GONE since the BFUSD migration (2025-11); clients such as ccxt and
+# python-binance still offer both calls. Weight 1500 as documented; its kind was never stated
+# (IP here), nor the HTTP status of the answer (400 here).
+
+_BFUSD_PARAMS = ("fromAsset", "targetAsset", "amount")
+
+
+@route("POST", f"{_PM}/mint", "IP", 1500, params=_BFUSD_PARAMS)
+@route("POST", f"{_PM}/redeem", "IP", 1500, params=_BFUSD_PARAMS)
+def endpoint_gone(state: AccountState, params: Mapping[str, str], now: int) -> Any:
+    raise SimError(-21015, "This endpoint has been removed.")

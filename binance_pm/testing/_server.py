@@ -1,38 +1,37 @@
-"""FakeBinance: an aiohttp.web server on 127.0.0.1 that answers like Binance's SAPI.
+"""FakeBinance: an aiohttp.web server on 127.0.0.1 that answers like Binance's /api, /sapi and /fapi.
 
 It verifies HMAC, RSA and Ed25519 signatures over the exact bytes received, enforces
-timestamp/recvWindow (-1021) with a configurable clock skew, keeps per-endpoint weight windows and
-reports them in ``X-SAPI-USED-*-WEIGHT-1M``, answers 429 with Retry-After (and bans with 418 a
-client that ignores it), and injects faults. Every request and every execution is recorded.
+timestamp/recvWindow (-1021) with a configurable clock skew, keeps the weight pools of each API
+family and reports them in Binance's headers (``_books``), answers 429 with Retry-After (and bans
+with 418 as its escalation policy says), and injects faults. Every request and every execution
+is recorded. Test-only controls live under ``/__sim__/`` (``_control``), a prefix Binance never uses.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
-import hmac
 import json
-import math
 import ssl
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Self
-from urllib.parse import parse_qsl, unquote
 
 import attrs
 from aiohttp import web
 
+from ._books import BucketPolicy, Escalation, Family, WeightBooks, per_path
+from ._checks import SECURITY_PARAMS, check_params, check_signature, check_timestamp, read_params
+from ._control import add_control_routes
 from ._faults import Fault, FaultKind
-from ._routes import ROUTES, Route
+from ._routes import ROUTES, Handler, Route, Weigh, register_into
 from ._state import AccountState, Execution, SimError
 
 __all__ = ["FakeBinance", "ReceivedRequest"]
 
 TEST_API_KEY = "sim-api-key-0123456789"
 TEST_API_SECRET = "sim-api-secret-do-not-use-in-production"
+FORM = "application/x-www-form-urlencoded"
 
 
 @attrs.define
@@ -53,18 +52,14 @@ class ReceivedRequest:
     status: int = 0
 
 
-@attrs.define
-class _Window:
-    window: int = -1
-    used: int = 0
-
-
 class FakeBinance:
     """A local Binance for tests: ``async with FakeBinance() as sim: Client(base_url=sim.base_url)``.
 
     ``api_key``/``api_secret`` are the HMAC credentials it accepts; more keys (including RSA and
     Ed25519 public keys) with :meth:`add_key`. ``skew_ms`` shifts the server clock against this
-    machine's. Weight limits and the window are configurable so rate-limit tests run in seconds.
+    machine's. Weight limits and the window are configurable so rate-limit tests run in seconds;
+    ``sapi_buckets`` and ``escalation`` are the rate-limit policies ``_books`` documents.
+    ``routes`` is this instance's own copy of the default route table.
     """
 
     def __init__(
@@ -76,9 +71,10 @@ class FakeBinance:
         uid_weight_limit: int = 180_000,
         ip_weight_limit: int = 12_000,
         api_weight_limit: int = 6_000,
+        fapi_weight_limit: int = 2_400,
         weight_window_s: float = 60.0,
-        ban_after_violations: int = 3,
-        ban_s: int = 120,
+        sapi_buckets: BucketPolicy = per_path,
+        escalation: Mapping[Family, Escalation] | None = None,
         state: AccountState | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -89,16 +85,20 @@ class FakeBinance:
         self.api_key = api_key
         self.api_secret = api_secret
         self.skew_ms = skew_ms
-        self.limits = {"UID": uid_weight_limit, "IP": ip_weight_limit, "API": api_weight_limit}
-        self.window_ms = max(1, round(weight_window_s * 1000))
-        self.ban_after_violations = ban_after_violations
-        self.ban_s = ban_s
+        self.books = WeightBooks(
+            limits={"UID": uid_weight_limit, "IP": ip_weight_limit, "API": api_weight_limit,
+                    "FAPI": fapi_weight_limit},
+            window_ms=max(1, round(weight_window_s * 1000)),
+            sapi_buckets=sapi_buckets,
+            escalation=escalation or {},
+        )
         self.state = state if state is not None else AccountState()
         self.host = host
         self.port = port
         self.record = record
         self.wall = wall
         self.ssl_context = ssl_context
+        self.routes: dict[tuple[str, str], Route] = dict(ROUTES)
         self.requests: list[ReceivedRequest] = []
         self.executions: list[Execution] = []
         self.faults: list[Fault] = []
@@ -106,16 +106,11 @@ class FakeBinance:
         # random (seed your own random.Random for a reproducible soak), or None.
         self.chaos: Callable[[str, str], Fault | None] | None = None
         self.status_counts: dict[int, int] = defaultdict(int)
-        self.max_used: dict[str, int] = defaultdict(int)  # bucket -> highest count in any window
-        self.used_by_window: dict[tuple[str, int], int] = defaultdict(int)
-        self.violations = 0  # requests that arrived while a Retry-After was in force
         self._hmac: dict[str, str] = {api_key: api_secret}
         self._public: dict[str, Any] = {}
-        self._windows: dict[str, _Window] = defaultdict(_Window)
-        self._retry_until: dict[str, int] = {}
-        self._banned_until = 0
         self._runner: web.AppRunner | None = None
         self.app = web.Application()
+        add_control_routes(self)
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -142,8 +137,34 @@ class FakeBinance:
 
     @property
     def base_url(self) -> str:
+        """Where ``/api`` and ``/sapi`` are served (``api.binance.com`` in production)."""
         scheme = "https" if self.ssl_context is not None else "http"
         return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def futures_url(self) -> str:
+        """Where ``/fapi`` is served (``fapi.binance.com``): the same server, its own weight pool."""
+        return self.base_url
+
+    @property
+    def limits(self) -> dict[str, int]:
+        """Weight limit per window: ``UID``/``IP`` per /sapi endpoint, ``API``, ``FAPI`` per IP."""
+        return self.books.limits
+
+    @property
+    def used_by_window(self) -> dict[tuple[str, int], int]:
+        """(bucket, window number) -> weight used in it."""
+        return self.books.used_by_window
+
+    @property
+    def max_used(self) -> dict[str, int]:
+        """bucket -> the highest weight used in any one window."""
+        return self.books.max_used
+
+    @property
+    def violations(self) -> int:
+        """Requests that arrived while a 429 of their own budget was in force."""
+        return self.books.violations
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -159,6 +180,23 @@ class FakeBinance:
         else:
             raise ValueError("give secret or public_key_pem")
 
+    def route(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        weight: Weigh,
+        *,
+        signed: bool = True,
+        api_key: bool = True,
+        executes: bool = False,
+        params: tuple[str, ...] = (),
+        required: tuple[str, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        """A decorator adding (or replacing) a route on this simulator only."""
+        return register_into(self.routes, method, path, kind, weight, signed=signed,
+                             api_key=api_key, executes=executes, params=params, required=required)
+
     def inject(self, *faults: Fault) -> None:
         """Queue faults; each hits the next matching request(s), ``times`` over."""
         self.faults.extend(faults)
@@ -167,33 +205,18 @@ class FakeBinance:
         """The simulated server clock."""
         return int(self.wall() * 1000) + self.skew_ms
 
-    def burn(self, kind: str, path: str, amount: int) -> None:
+    def burn(self, kind: str, path: str, amount: int, *, method: str = "GET") -> None:
         """Spend weight as another program on the same account/IP would."""
-        self._charge(self._bucket(kind, path), amount, self.now_ms())
+        self.books.charge(self.books.pool(kind, method, path).bucket, amount, self.now_ms())
 
-    def used(self, kind: str, path: str) -> int:
-        """Weight used in the current window of one bucket."""
-        w = self._windows[self._bucket(kind, path)]
-        return w.used if w.window == self.now_ms() // self.window_ms else 0
+    def used(self, kind: str, path: str, *, method: str = "GET") -> int:
+        """Weight used in the current window of the pool a request would count in."""
+        return self.books.used(self.books.pool(kind, method, path).bucket, self.now_ms())
 
     def executed(self, path: str) -> list[Execution]:
         return [e for e in self.executions if e.path == path]
 
     # -- request handling --------------------------------------------------------------------
-
-    @staticmethod
-    def _bucket(kind: str, path: str) -> str:
-        return "API" if kind == "API" else f"{kind}:{path}"
-
-    def _charge(self, bucket: str, amount: int, now: int) -> int:
-        w = self._windows[bucket]
-        window = now // self.window_ms
-        if w.window != window:
-            w.window, w.used = window, 0
-        w.used += amount
-        self.used_by_window[(bucket, window)] = w.used
-        self.max_used[bucket] = max(self.max_used[bucket], w.used)
-        return w.used
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
@@ -238,104 +261,30 @@ class FakeBinance:
         params: dict[str, str],
         headers: dict[str, str],
     ) -> web.StreamResponse:
-        if self._banned_until > now:
-            headers["Retry-After"] = str(math.ceil((self._banned_until - now) / 1000))
-            raise SimError(-1003, f"Way too much request weight used; IP banned until "
-                           f"{self._banned_until}.", 418)
-        rt = ROUTES.get((method, path))
+        self.books.check_ban(path, now, headers)
+        rt = self.routes.get((method, path))
         if rt is None:
             raise SimError(-1000, f"no such endpoint {method} {path}", 404)
-        for part in (raw_query, body.decode("latin-1")):
-            for name, value in parse_qsl(part, keep_blank_values=True):
-                if name in params:
-                    raise SimError(-1101, f"Duplicate values for parameter '{name}'.")
-                params[name] = value
+        # Binance reads a body only as a form: a JSON-labelled body is not parameters.
+        form = body.decode("latin-1") if request.content_type == FORM else ""
+        params.update(read_params(raw_query, form))
         key = request.headers.get("X-MBX-APIKEY")
         if rt.api_key:
             if not key:
                 raise SimError(-2014, "API-key format invalid.", 401)
             if key not in self._hmac and key not in self._public:
                 raise SimError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
-        bucket = self._bucket(rt.kind, path)
-        self._check_weight(rt, bucket, params, now, headers)
+        pool = self.books.pool(rt.kind, method, path)
+        self.books.admit(pool, rt.weight_for(params), now, headers)
         if rt.signed:
-            self._check_signature(key or "", raw_query, body, params)
-            self._check_timestamp(params, now)
-            for name in ("timestamp", "recvWindow", "signature"):
-                params.pop(name, None)
-        self._check_params(rt, params)
+            check_signature(self._hmac, self._public, key or "", raw_query, form, params)
+            check_timestamp(params, now)
+        # Unsigned routes ignore the security parameters a client signs every call with (ccxt).
+        for name in SECURITY_PARAMS:
+            params.pop(name, None)
+        check_params(rt, params)
         fault = self._take_fault(method, path)
         return await self._respond(request, rt, params, now, headers, fault)
-
-    def _check_weight(self, rt: Route, bucket: str, params: dict[str, str], now: int,
-                      headers: dict[str, str]) -> None:
-        header = {"UID": "X-SAPI-USED-UID-WEIGHT-1M", "IP": "X-SAPI-USED-IP-WEIGHT-1M",
-                  "API": "X-MBX-USED-WEIGHT-1M"}[rt.kind]
-        scope = rt.kind
-        if self._retry_until.get(scope, 0) > now:
-            self.violations += 1
-            if self.violations >= self.ban_after_violations:
-                self._banned_until = now + self.ban_s * 1000
-                headers["Retry-After"] = str(self.ban_s)
-                raise SimError(-1003, f"Way too much request weight used; IP banned until "
-                               f"{self._banned_until}.", 418)
-        weight = rt.weight_for(params)
-        w = self._windows[bucket]
-        window = now // self.window_ms
-        used = w.used if w.window == window else 0
-        if used + weight > self.limits[rt.kind]:
-            end = (window + 1) * self.window_ms
-            self._retry_until[scope] = end
-            headers[header] = str(used)
-            headers["Retry-After"] = str(max(1, math.ceil((end - now) / 1000)))
-            raise SimError(-1003, f"Too much request weight used; current limit is "
-                           f"{self.limits[rt.kind]} request weight per 1 MINUTE.", 429)
-        headers[header] = str(self._charge(bucket, weight, now))
-
-    def _check_signature(self, key: str, raw_query: str, body: bytes,
-                         params: dict[str, str]) -> None:
-        if "signature" not in params:
-            raise SimError(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, "
-                           "or malformed.")
-        # Binance signs query + body concatenated, each without its signature pair.
-        payload = _strip_signature(raw_query) + _strip_signature(body.decode("latin-1"))
-        signature = params["signature"]
-        secret = self._hmac.get(key)
-        if secret is not None:
-            expected = hmac.new(secret.encode(), payload.encode("latin-1"), hashlib.sha256)
-            if hmac.compare_digest(expected.hexdigest(), signature.lower()):
-                return
-        elif key in self._public and _verify(self._public[key], payload.encode("latin-1"),
-                                             signature):
-            return
-        raise SimError(-1022, "Signature for this request is not valid.")
-
-    @staticmethod
-    def _check_timestamp(params: dict[str, str], now: int) -> None:
-        try:
-            ts = int(params["timestamp"])
-            recv_window = int(params.get("recvWindow", "5000"))
-        except (KeyError, ValueError):
-            raise SimError(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, "
-                           "or malformed.") from None
-        if recv_window > 60_000 or recv_window <= 0:
-            raise SimError(-1131, "recvWindow must be less than 60000")
-        if ts >= now + 1000:
-            raise SimError(-1021, "Timestamp for this request was 1000ms ahead of the server's "
-                           "time.")
-        if now - ts > recv_window:
-            raise SimError(-1021, "Timestamp for this request is outside of the recvWindow.")
-
-    @staticmethod
-    def _check_params(rt: Route, params: dict[str, str]) -> None:
-        for name in params:
-            if name not in rt.params:
-                raise SimError(-1104, f"Not all sent parameters were read; read "
-                               f"{len(rt.params)} parameter(s) but was sent {len(params)}.")
-        for name in rt.required:
-            if not params.get(name):
-                raise SimError(-1102, f"Mandatory parameter '{name}' was not sent, was "
-                               "empty/null, or malformed.")
 
     def _execute(self, rt: Route, params: dict[str, str], now: int) -> Any:
         result = rt.handler(self.state, params, now)
@@ -371,26 +320,3 @@ class FakeBinance:
 def _json(data: Any, headers: dict[str, str]) -> web.Response:
     return web.Response(text=json.dumps(data, default=str), headers=headers,
                         content_type="application/json")
-
-
-def _strip_signature(part: str) -> str:
-    if "signature=" not in part:
-        return part
-    return "&".join(p for p in part.split("&") if not p.startswith("signature="))
-
-
-def _verify(public_key: Any, payload: bytes, signature: str) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    try:
-        raw = base64.b64decode(unquote(signature), validate=True)
-        if isinstance(public_key, Ed25519PublicKey):
-            public_key.verify(raw, payload)
-        else:
-            public_key.verify(raw, payload, padding.PKCS1v15(), hashes.SHA256())
-    except (InvalidSignature, binascii.Error, ValueError):
-        return False
-    return True

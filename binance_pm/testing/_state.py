@@ -110,6 +110,10 @@ class AccountState:
         wallets = (self.margin, self.um, self.cm, self.option, self.borrowed)
         return sorted({asset for wallet in wallets for asset in wallet})
 
+    def seed_ids(self, start: int) -> None:
+        """Number the next transactions from ``start`` (a seeded server repeats its ids)."""
+        self._ids = itertools.count(start)
+
     def next_tran_id(self) -> int:
         """Transaction ids above 2**53, as Binance's are: a float would corrupt them."""
         return next(self._ids)

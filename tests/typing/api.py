@@ -31,7 +31,7 @@ from binance_pm import (
     WeightsSnapshot,
 )
 from binance_pm.limits import InMemoryWindowStore, WeightKind
-from binance_pm.testing import FakeBinance, Fault
+from binance_pm.testing import Escalation, FakeBinance, Family, Fault, per_method_and_path
 
 
 async def usage(http: aiohttp.ClientSession) -> None:
@@ -92,5 +92,12 @@ async def usage(http: aiohttp.ClientSession) -> None:
         sim.inject(Fault.status_code(503, execute=True), Fault.reset(), Fault.latency(0.1))
         base: str = sim.base_url
         del base
+    async with FakeBinance(
+        fapi_weight_limit=2_400, sapi_buckets=per_method_and_path,
+        escalation={Family.SAPI: Escalation(ban_after=3, ban_s=120, decay_s=60.0)},
+    ) as sim:
+        futures: str = sim.futures_url
+        fapi_used: int = sim.used("IP", "/fapi/v1/listenKey", method="POST")
+        del futures, fapi_used
     version: str = binance_pm.__version__
     del version
