@@ -51,13 +51,13 @@ async def test_cli_env_keys_against_base_url() -> None:
 
 
 async def test_cli_wrong_secret_one_line_error() -> None:
-    """A refused signature prints the Binance code on one line and exits 1, secret unprinted."""
+    """A refused signature prints the Binance code on one line and exits 3, secret unprinted."""
     async with FakeBinance() as sim:
         code, out, err = await _run(
             "pm-loan", "--base-url", sim.base_url,
             env={"BINANCE_API_KEY": sim.api_key, "BINANCE_API_SECRET": "wrong-secret-123"},
         )
-    assert code == 1 and out == ""
+    assert code == 3 and out == ""
     assert "-1022" in err and len(err.strip().splitlines()) == 1
     assert "wrong-secret-123" not in err
 
