@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from ._commands import Command, endpoint_commands
@@ -33,7 +34,10 @@ def all_commands() -> list[Command]:
 
 def _prog() -> str:
     # The name the user typed, so a printed hint ("check with: ...") can be pasted back.
-    return "python -m binance_pm" if sys.argv[0].endswith("__main__.py") else "binance-pm"
+    run_as = Path(sys.argv[0])
+    if run_as.name == "__main__.py" and run_as.parent.name == "binance_pm":
+        return "python -m binance_pm"
+    return "binance-pm"
 
 
 def main(

@@ -25,8 +25,15 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _record(value: object) -> bool:
+    """A model, or a mapping (what a command that is not an endpoint may print)."""
+    return attrs.has(type(value)) or isinstance(value, Mapping)
+
+
 def _fields(obj: Any) -> list[tuple[str, Any]]:
-    """(name, value) of a model's fields, in declaration order, without ``raw``."""
+    """(name, value) of a model's fields, in declaration order, without ``raw``; a mapping's items."""
+    if isinstance(obj, Mapping):
+        return [(str(k), v) for k, v in obj.items()]
     return [(f.name, getattr(obj, f.name)) for f in attrs.fields(type(obj)) if f.name != "raw"]
 
 
@@ -120,7 +127,7 @@ def _cell(value: Any) -> _Cell:
         return _Cell(iso(value))
     if isinstance(value, enum.Enum):
         return _Cell(str(value.value))
-    if attrs.has(type(value)):
+    if _record(value):
         return _Cell(" ".join(f"{k}={_cell(v).text}" for k, v in _fields(value)))
     if isinstance(value, list | tuple):
         return _Cell("; ".join(_cell(v).text for v in value))
@@ -150,7 +157,7 @@ def _render(columns: Sequence[Sequence[_Cell]]) -> str:
 
 
 def _nested(value: Any) -> bool:
-    return isinstance(value, tuple) and bool(value) and all(attrs.has(type(v)) for v in value)
+    return isinstance(value, list | tuple) and bool(value) and all(_record(v) for v in value)
 
 
 def _flatten(obj: Any) -> list[list[tuple[str, Any]]]:
@@ -173,12 +180,12 @@ def _flatten(obj: Any) -> list[list[tuple[str, Any]]]:
 
 def table(result: object) -> str:
     """One model as name/value lines; a sequence of models as a table with a header row."""
-    if attrs.has(type(result)):
+    if _record(result):
         pairs = _fields(result)
         return _render([[_Cell(n) for n, _ in pairs], [_cell(v) for _, v in pairs]])
     if isinstance(result, list | tuple):
-        rows = [row for item in result for row in (_flatten(item) if attrs.has(type(item))
-                                                   else [[("value", item)]])]
+        rows = [row for item in result
+                for row in (_flatten(item) if _record(item) else [[("value", item)]])]
         if not rows:
             return "(no rows)"
         names: list[str] = []
