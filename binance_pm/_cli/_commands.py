@@ -310,6 +310,15 @@ def _with_checks(commands: list[EndpointCommand]) -> list[EndpointCommand]:
             )
             takes = tuple(o.param for o in by_name[check].options if o.param in ("start", "asset")) \
                 if check else ()
-            c = attrs.evolve(c, check=check, check_options=takes)
+            note = (
+                "Moves money or changes a setting: shows the request and asks on a terminal "
+                "(--yes sends without asking; without a terminal it refuses). If the outcome is "
+                f"unknown it exits 5: run {check or 'balance'} before sending it again."
+            )
+            c = attrs.evolve(c, check=check, check_options=takes,
+                             description=f"{c.description}\n\n{note}")
+        elif c.walks:
+            c = attrs.evolve(c, description=f"{c.description}\n\nPrints one JSON line per row "
+                             "as the walk goes (--table: one table at the end).")
         out.append(c)
     return out

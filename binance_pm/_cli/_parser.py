@@ -20,13 +20,13 @@ __all__ = ["EXIT_CODES", "UsageError", "build_parser"]
 
 EXIT_CODES = """\
 exit codes:
-  0  done
-  1  any other failure (network, unreadable answer, declined at the prompt)
-  2  bad usage: a bad or missing option, no keys, a money move without a terminal or --yes
-  3  rejected by Binance (the error line carries Binance's code, e.g. -21004)
-  4  rate limited (HTTP 429/418, or no weight budget within --max-wait)
-  5  outcome unknown: a money move may have executed; run the command printed before resending
-  130 interrupted (Ctrl-C)"""
+    0  done
+    1  any other failure (network, unreadable answer, declined at the prompt)
+    2  bad usage: a bad or missing option, no keys, a money move without a terminal or --yes
+    3  rejected by Binance (the error line carries Binance's code, e.g. -21004)
+    4  rate limited (HTTP 429/418, or no weight budget within --max-wait)
+    5  outcome unknown: a money move may have executed; run the command printed before resending
+  130  interrupted (Ctrl-C)"""
 
 KEYS = """\
 keys come from the environment only (never from an option: it would sit in shell history):
@@ -128,7 +128,7 @@ def _listing(commands: Sequence[Command], width: int) -> str:
         for c in (c for c in commands if c.group == group):
             mark = "*" if c.moves_money else " "
             head = f"  {c.name.ljust(name_w)}{mark} {c.weight.ljust(weight_w)}"
-            wrapped = textwrap.wrap(c.purpose, max(30, width - indent)) or [""]
+            wrapped = textwrap.wrap(c.purpose, max(30, width - indent), break_on_hyphens=False) or [""]
             lines.append(head + wrapped[0])
             lines.extend(" " * indent + more for more in wrapped[1:])
         blocks.append("\n".join(lines))
@@ -162,7 +162,9 @@ def build_parser(commands: Sequence[Command], prog: str, stdout: TextIO | None =
         dest="command_name", metavar="COMMAND", required=True, help="one of the commands above"
     )
     for command in commands:
-        described = "\n\n".join(textwrap.fill(p, width) for p in command.description.split("\n\n"))
+        described = "\n\n".join(
+            textwrap.fill(p, width, break_on_hyphens=False) for p in command.description.split("\n\n")
+        )
         if command.weight and "weight" not in command.description:
             described += f"\n\nweight: {command.weight}"
         cmd = sub.add_parser(

@@ -10,6 +10,8 @@ __all__ = ["kebab", "option", "paragraphs", "plain", "rename", "summary"]
 _ROLE = re.compile(r":[a-z]+:`~?([^`]*)`")  # :meth:`x`, :class:`~a.B`
 _LITERAL = re.compile(r"``([^`]*)``")
 _SINGLE = re.compile(r"`([^`]*)`")
+_NONE = re.compile(r"\bNone\b")
+_DECIMAL = re.compile(r"\bDecimal\(([^)]*)\)")
 # "(``GET /sapi/...``, weight UID 5)" in a first line: --help shows the weight in its own column.
 _ENDPOINT_NOTE = re.compile(r"\s*\(``(?:GET|POST|PUT|DELETE) [^)]*\)")
 
@@ -32,7 +34,8 @@ def plain(text: str, names: Mapping[str, str] | None = None) -> str:
     text = _ROLE.sub(lambda m: names.get(m.group(1), m.group(1)), text)
     text = _LITERAL.sub(lambda m: names.get(m.group(1), m.group(1)), text)
     text = _SINGLE.sub(r"\1", text)
-    return text.replace("::", ":")
+    # The shell sees JSON, where Python's None is null.
+    return _DECIMAL.sub(r"\1", _NONE.sub("null", text)).replace("::", ":")
 
 
 def rename(text: str, names: Mapping[str, str]) -> str:
