@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 
 import pytest
 
-from binance_pm.testing import FakeBinance
+from binance_pm.testing import FakeBinance, Fault
 
 
 async def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -133,3 +134,25 @@ async def test_cli_money_move_asks_on_a_terminal(answer: bytes, code: int, execu
         assert proc.returncode == code
         assert len(sim.executed("/sapi/v1/portfolio/repay")) == executed
         assert (json.loads(out) == {"tran_id": 58203331886213504}) if executed else out == b""
+
+
+async def test_cli_interrupted_money_move_exits_5_with_the_check() -> None:
+    """Ctrl-C while a sent repay awaits its answer: exit 5 and the command to check, one line."""
+    async with FakeBinance() as sim:
+        sim.inject(Fault.stall(execute=True, path="/sapi/v1/portfolio/repay"))
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "binance_pm", "repay", "--yes", "--base-url", sim.base_url,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**base_env, "BINANCE_API_KEY": sim.api_key, "BINANCE_API_SECRET": sim.api_secret},
+        )
+        for _ in range(600):
+            if sim.executed("/sapi/v1/portfolio/repay"):
+                break
+            await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 5 and out == b""
+    lines = err.decode().splitlines()
+    assert len(lines) == 1 and "python -m binance_pm repay-history --start" in lines[0]

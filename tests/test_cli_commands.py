@@ -281,15 +281,29 @@ async def test_rejected_by_binance_exits_3_with_the_code(sim: FakeBinance) -> No
     assert len(ran.err.splitlines()) == 1
 
 
-async def test_rate_limited_exits_4(sim: FakeBinance) -> None:
-    """A 429 whose Retry-After exceeds --max-wait: exit 4."""
-    sim.inject(Fault.status_code(
+def _too_much_weight() -> Fault:
+    return Fault.status_code(
         429, body='{"code": -1003, "msg": "Too much request weight used"}',
         headers={"Retry-After": "30"}, path="/sapi/v1/portfolio/pmLoan",
-    ))
+    )
+
+
+async def test_rate_limited_exits_4(sim: FakeBinance, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 429 whose Retry-After exceeds --max-wait: exit 4, the one error line and nothing else."""
+    sim.inject(_too_much_weight())
     ran = await cli("pm-loan", "--max-wait", "0", sim=sim)
     assert ran.code == 4, ran.err
     assert "-1003" in ran.err and len(ran.err.splitlines()) == 1
+    assert capsys.readouterr().err == ""  # the client's warning did not reach the terminal
+
+
+async def test_verbose_prints_the_client_log(sim: FakeBinance) -> None:
+    """--verbose shows the client's own log lines (here the 429 back-off) before the error."""
+    sim.inject(_too_much_weight())
+    ran = await cli("pm-loan", "--max-wait", "0", "--verbose", sim=sim)
+    assert ran.code == 4
+    first, last = ran.err.splitlines()
+    assert first.startswith("binance_pm: WARNING: rate limited (429)") and "-1003" in last
 
 
 async def test_outcome_unknown_exits_5_and_prints_the_check(sim: FakeBinance) -> None:

@@ -114,6 +114,8 @@ def _add_common(parser: argparse.ArgumentParser, command: Command) -> None:
                         help="per attempt (default 10)")
     common.add_argument("--max-wait", type=_wait, metavar="SECONDS",
                         help="how long to wait for weight budget before giving up (default 60)")
+    common.add_argument("-v", "--verbose", action="store_true",
+                        help="print the client's log on stderr (rate-limit waits, clock resyncs)")
 
 
 def _listing(commands: Sequence[Command], width: int) -> str:
@@ -150,8 +152,8 @@ def build_parser(commands: Sequence[Command], prog: str, stdout: TextIO | None =
             f'"{prog} COMMAND --help" shows a command\'s options.', width,
         ) + "\n\n" + _listing(commands, width),
         epilog=(
-            "every command takes --table, --simulator, --base-url, --recv-window, --timeout and "
-            "--max-wait.\n\n" + KEYS + "\n\n" + EXIT_CODES
+            "every command takes --table, --simulator, --base-url, --recv-window, --timeout, "
+            "--max-wait and --verbose.\n\n" + KEYS + "\n\n" + EXIT_CODES
         ),
         stdout=stdout,
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import enum
+import logging
 import os
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -173,7 +174,8 @@ def run(command: Command, args: argparse.Namespace, console: Console, prog: str)
                 return Exit.OTHER
             started = datetime.now().astimezone()
         sent = True
-        asyncio.run(execute(command, args, console))
+        with _library_log(console.stderr, verbose=getattr(args, "verbose", False)):
+            asyncio.run(execute(command, args, console))
     except KeyboardInterrupt:
         if sent and command.moves_money:
             console.error(f"interrupted: {command.name} may have been sent; check with: "
@@ -196,6 +198,29 @@ def run(command: Command, args: argparse.Namespace, console: Console, prog: str)
         console.error(describe(err))
         return Exit.OTHER
     return Exit.OK
+
+
+@contextmanager
+def _library_log(stream: TextIO, *, verbose: bool) -> Iterator[None]:
+    """The client's log on ``stream`` with --verbose; otherwise kept off the terminal.
+
+    Without a handler, Python prints warnings (a 429 wait) on stderr by itself, a second line
+    beside the one error line a script reads. Records still reach handlers an embedding program
+    configured on the root logger.
+    """
+    logger = logging.getLogger("binance_pm")
+    handler: logging.Handler = logging.NullHandler()
+    level = logger.level
+    if verbose:
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("binance_pm: %(levelname)s: %(message)s"))
+        logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _silence(stream: TextIO) -> None:
