@@ -122,13 +122,16 @@ def _required_args(command: EndpointCommand) -> list[str]:
 
 
 async def test_every_command_runs_on_the_simulator() -> None:
-    """--simulator on each command, with only its required options: exit 0, JSON out."""
+    """--simulator on each command, with only its required options: exit 0, JSON or a table."""
     for command in _commands():
         ran = await cli(*_required_args(command), "--simulator")
         assert ran.code == 0, (command.name, ran.err)
         assert ran.err == ""
         for line in ran.out.splitlines():
             json.loads(line)
+        tabled = await cli(*_required_args(command), "--simulator", "--table")
+        assert tabled.code == 0 and tabled.out.strip(), (command.name, tabled.err)
+        assert "{" not in tabled.out  # a table, not JSON
 
 
 async def test_help_lists_every_command_with_weight_and_no_markup() -> None:

@@ -6,8 +6,12 @@ import io
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
+
+import pytest
 
 from binance_pm import AccountStatus, CollateralTier, PmLoan, RepayRecord, TieredCollateralRate
+from binance_pm._cli import main
 from binance_pm._cli._output import JsonOutput, TableOutput, iso, jsonable, table
 
 
@@ -69,3 +73,15 @@ def test_empty_table_says_so() -> None:
     stream = io.StringIO()
     TableOutput(stream).close()
     assert stream.getvalue() == "(no rows)\n"
+
+
+def test_readme_shows_the_current_help(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's `binance-pm --help` block is what the command prints at 100 columns."""
+    monkeypatch.setenv("COLUMNS", "100")
+    out = io.StringIO()
+    assert main(["--help"], stdout=out) == 0
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ binance-pm --help\n", 1)[1].split("\n```", 1)[0]
+    assert block == out.getvalue().rstrip("\n"), (
+        "README.md is stale: paste the output of `COLUMNS=100 binance-pm --help` into it"
+    )

@@ -117,7 +117,7 @@ class Option:
     def flag(self) -> str:
         return option(self.param)
 
-    def add_to(self, parser: argparse.ArgumentParser | Any) -> None:
+    def add_to(self, parser: argparse._ActionsContainer) -> None:
         help_text = {
             "choice": "",
             "flag": "true or false",

@@ -9,7 +9,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import attrs
@@ -23,6 +23,7 @@ from .._errors import (
 )
 from .._secret import Secret
 from ._commands import Command
+from ._confirm import Decision, confirm
 from ._output import JsonOutput, Output, TableOutput
 from ._parser import UsageError
 from ._text import rename
@@ -147,37 +148,45 @@ def _usage(command: Command, err: Exception) -> UsageError:
     return UsageError(message if message.startswith(command.name) else f"{command.name}: {message}")
 
 
+def _go_ahead(command: Command, args: argparse.Namespace, console: Console) -> bool:
+    """A money move's request shown and confirmed (or ``--yes``); raises UsageError if refused.
+
+    The preview encodes the options with the endpoint's own checks, so a bad value is refused
+    before the question, not after the answer.
+    """
+    try:
+        preview = command.preview(args)
+    except (ValueError, TypeError) as err:
+        raise _usage(command, err) from None
+    target = "the built-in simulator" if args.simulator else args.base_url
+    decision = confirm(
+        f"{command.name} will send to {target}:\n{preview}",
+        yes=getattr(args, "yes", False), stdin=console.stdin, stderr=console.stderr,
+    )
+    if decision is Decision.REFUSED:
+        raise UsageError(
+            f"{command.name} moves money or changes a setting: run it on a terminal to confirm, "
+            "or pass --yes; nothing was sent"
+        )
+    if decision is Decision.DECLINED:
+        console.error(f"{command.name}: not confirmed; nothing was sent")
+    return decision is Decision.SEND
+
+
 def run(command: Command, args: argparse.Namespace, console: Console, prog: str) -> Exit:
     """Run a parsed command: the one place errors become a line on stderr and an exit code."""
-    started = datetime.now().astimezone()
-    sent = False
+    started = datetime.now(UTC)  # what an unknown outcome's check command reads from
+    handed_over = False
     try:
         if command.moves_money:
-            from ._confirm import Decision, confirm
-
-            try:
-                preview = command.preview(args)
-            except (ValueError, TypeError) as err:
-                raise _usage(command, err) from None
-            target = "the built-in simulator" if args.simulator else args.base_url
-            decision = confirm(
-                f"{command.name} will send to {target}:\n{preview}",
-                yes=getattr(args, "yes", False), stdin=console.stdin, stderr=console.stderr,
-            )
-            if decision is Decision.REFUSED:
-                raise UsageError(
-                    f"{command.name} moves money or changes a setting: run it on a terminal to "
-                    "confirm, or pass --yes; nothing was sent"
-                )
-            if decision is Decision.DECLINED:
-                console.error(f"{command.name}: not confirmed; nothing was sent")
+            if not _go_ahead(command, args, console):
                 return Exit.OTHER
-            started = datetime.now().astimezone()
-        sent = True
+            started = datetime.now(UTC)
+        handed_over = True
         with _library_log(console.stderr, verbose=getattr(args, "verbose", False)):
             asyncio.run(execute(command, args, console))
     except KeyboardInterrupt:
-        if sent and command.moves_money:
+        if handed_over and command.moves_money:
             console.error(f"interrupted: {command.name} may have been sent; check with: "
                           f"{command.check_hint(args, started, prog)}")
             return Exit.UNKNOWN
@@ -191,8 +200,11 @@ def run(command: Command, args: argparse.Namespace, console: Console, prog: str)
         hint = command.check_hint(args, started, prog)
         console.error(describe(err) + (f"; check with: {hint}" if hint else ""))
         return Exit.UNKNOWN
-    except (BinanceError, UsageError) as err:
-        console.error(str(err) if isinstance(err, UsageError) else describe(err))
+    except UsageError as err:
+        console.error(str(err))
+        return Exit.USAGE
+    except BinanceError as err:
+        console.error(describe(err))
         return exit_code(err)
     except (OSError, RuntimeError) as err:
         console.error(describe(err))
