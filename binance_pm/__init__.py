@@ -8,6 +8,7 @@ from ._catalogue import EarnAsset, EarnTransferType, FutureType, RepaySource, Tr
 from ._client import Client
 from ._clock import ServerClock
 from ._config import NOT_GIVEN, RetryPolicy, Timeout
+from ._endpoints import Endpoint, Param, Weight
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -46,6 +47,7 @@ from ._models import (
     TieredCollateralRate,
 )
 from ._signing import Ed25519Signer, HmacSigner, RsaSigner, Signer
+from ._time import SystemTime, TimeSource
 from .limits import WeightKind, WeightsSnapshot, WeightUsage
 
 try:
@@ -74,6 +76,7 @@ __all__ = [
     "EarnAssetBalance",
     "EarnTransferType",
     "Ed25519Signer",
+    "Endpoint",
     "ExecutionUnknownError",
     "FutureType",
     "HmacSigner",
@@ -82,6 +85,7 @@ __all__ = [
     "InvalidResponseError",
     "MarginCallLevel",
     "NOT_GIVEN",
+    "Param",
     "PmLoan",
     "PortfolioMarginError",
     "RateLimitError",
@@ -96,11 +100,14 @@ __all__ = [
     "ServerError",
     "Signer",
     "SpanAccountInfo",
+    "SystemTime",
     "TieredCollateralRate",
+    "TimeSource",
     "Timeout",
     "TimestampError",
     "TransferSide",
     "TransportError",
+    "Weight",
     "WeightKind",
     "WeightUsage",
     "WeightsSnapshot",

@@ -122,8 +122,8 @@ async def test_ledger_soak_balances() -> None:
                     foreign.append(err)
 
         await asyncio.gather(*(worker() for _ in range(TASKS)))
-        gate = client._session._gate
-        assert gate is not None and gate.free == client._session.pool_size  # none leaked
+        slots = client._session._slot_gate()
+        assert slots._value == client._session.pool_size  # none leaked
 
     executed = Counter(e.params["ref"] for e in sim.executions if e.path == LEDGER_PATH)
     assert foreign == []

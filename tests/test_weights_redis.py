@@ -92,10 +92,10 @@ async def test_reserve_release_observe_block(redis: Redis, prefix: str) -> None:
     await store.observe("UID:/a", 7, 900)
     await store.observe("UID:/a", 7, 100)  # never lowers
     assert int(await redis.get(f"{prefix}:w:UID:/a:7")) == 900
-    await store.block("IP", 5000, False)
+    await store.block("IP", 5000, False, 1000)
     blocked = await store.reserve([Slot("IP:/c", 7, 1, 10)], ["IP", "*"], 1000)
     assert (blocked.ok, blocked.blocked_until_ms, blocked.banned) == (False, 5000, False)
-    await store.block("*", 9000, True)
+    await store.block("*", 9000, True, 1000)
     banned = await store.reserve([Slot("UID:/d", 7, 1, 10)], ["UID", "*"], 1000)
     assert (banned.ok, banned.blocked_until_ms, banned.banned) == (False, 9000, True)
     assert (await store.reserve([Slot("UID:/d", 7, 1, 10)], ["UID", "*"], 9001)).ok

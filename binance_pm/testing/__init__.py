@@ -19,6 +19,7 @@ from ._faults import Fault, FaultKind
 from ._routes import ROUTES, Route, route
 from ._server import TEST_API_KEY, TEST_API_SECRET, FakeBinance, ReceivedRequest
 from ._state import AccountState, Execution, SimError
+from ._virtual_time import VirtualTime
 
 __all__ = [
     "AccountState",
@@ -32,5 +33,6 @@ __all__ = [
     "SimError",
     "TEST_API_KEY",
     "TEST_API_SECRET",
+    "VirtualTime",
     "route",
 ]
