@@ -13,6 +13,7 @@ import io
 import json
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -384,3 +385,29 @@ async def test_a_non_endpoint_command_gets_the_common_options() -> None:
     assert (code, out.splitlines()) == (0, ["n  server_time_known", "0  true", "1  true"])
     listing = build_parser(commands, "binance-pm").format_help()
     assert re.search(r"^stream commands:\n  ticks\s+API 1/tick\s+Count to --count$", listing, re.M)
+
+
+async def test_private_key_from_a_pem_path_with_passphrase(sim: FakeBinance, tmp_path: Path) -> None:
+    """BINANCE_PRIVATE_KEY names an encrypted Ed25519 PEM, BINANCE_PRIVATE_KEY_PASSPHRASE opens it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    pem = tmp_path / "key.pem"
+    pem.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"open sesame"),
+    ))
+    sim.add_key("ed-key", public_key_pem=key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo,
+    ))
+    env = {"BINANCE_API_KEY": "ed-key", "BINANCE_PRIVATE_KEY": str(pem)}
+    ran = await cli("pm-loan", "--base-url", sim.base_url,
+                    env={**env, "BINANCE_PRIVATE_KEY_PASSPHRASE": "open sesame"})
+    assert (ran.code, ran.json()) == (0, {"asset": "BUSD", "amount": "579.45"}), ran.err
+    wrong = await cli("pm-loan", "--base-url", sim.base_url,
+                      env={**env, "BINANCE_PRIVATE_KEY_PASSPHRASE": "nope"})
+    assert wrong.code == 2 and "private key" in wrong.err and "nope" not in wrong.err
+    missing = await cli("pm-loan", "--base-url", sim.base_url,
+                        env={**env, "BINANCE_PRIVATE_KEY": str(tmp_path / "absent.pem")})
+    assert missing.code == 2 and missing.err.startswith("error: BINANCE_PRIVATE_KEY: ")

@@ -30,12 +30,13 @@ from ._text import rename
 
 __all__ = ["Console", "Exit", "describe", "exit_code", "execute", "open_client"]
 
-# Python names in a Client's own error messages, as the user set them.
+# Python names in a Client's own error messages, as the user set them (variable or option).
 _ENV_NAMES = {
     "api_key": "BINANCE_API_KEY",
     "api_secret": "BINANCE_API_SECRET",
     "private_key": "BINANCE_PRIVATE_KEY",
     "private_key_passphrase": "BINANCE_PRIVATE_KEY_PASSPHRASE",
+    "base_url": "--base-url",
 }
 
 
@@ -125,7 +126,9 @@ async def open_client(
 def _client(**kwargs: Any) -> Client:
     try:
         return Client(**kwargs)
-    except (ValueError, TypeError, OSError) as err:
+    except OSError as err:  # only the PEM file is read here
+        raise UsageError(f"BINANCE_PRIVATE_KEY: {err.strerror or err}: {err.filename}") from None
+    except (ValueError, TypeError, ImportError) as err:
         # A bad key or PEM file is the user's setting: name the variable, not the parameter.
         raise UsageError(rename(str(err), _ENV_NAMES)) from None
 
