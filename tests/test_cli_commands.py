@@ -30,6 +30,8 @@ from binance_pm._endpoints import Endpoint
 from binance_pm._market import Market
 from binance_pm.testing import FakeBinance, Fault
 
+from ._wire import last_call
+
 REPAY = "/sapi/v1/portfolio/repay"
 
 
@@ -162,7 +164,7 @@ async def test_json_objects_keep_exact_amounts_and_utc_times(sim: FakeBinance) -
     }
     prices = (await cli("asset-index-prices", "--asset", "BTC", sim=sim)).json()
     assert prices == [{"asset": "BTC", "price": "28251.9136906", "time": "2023-05-08T03:58:58.121Z"}]
-    assert sim.requests[-1].params == {"asset": "BTC"}
+    assert last_call(sim).params == {"asset": "BTC"}
     assert (await cli("margin-call-level", sim=sim)).json() == {"level": None}
     rows = (await cli("balance", "--asset", "USDT", sim=sim)).json()
     assert isinstance(rows, list) and [r["asset"] for r in rows] == ["USDT"]

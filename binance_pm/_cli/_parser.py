@@ -11,8 +11,15 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
+from .. import __version__
 from .._config import Timeout
-from .._constants import DEFAULT_BASE_URL
+from .._constants import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_WAIT_S,
+    DEFAULT_RECV_WINDOW_MS,
+    DEFAULT_TOTAL_TIMEOUT_S,
+    MAX_RECV_WINDOW_MS,
+)
 from .._validate import check_recv_window
 from ._commands import Command
 
@@ -109,11 +116,13 @@ def _add_common(parser: argparse.ArgumentParser, command: Command) -> None:
     common.add_argument("--base-url", default=DEFAULT_BASE_URL, metavar="URL",
                         help=f"default {DEFAULT_BASE_URL}")
     common.add_argument("--recv-window", type=_milliseconds, metavar="MS",
-                        help="how long Binance accepts a signed request, 1..60000 (default 5000)")
+                        help=f"how long Binance accepts a signed request, 1..{MAX_RECV_WINDOW_MS} "
+                        f"(default {DEFAULT_RECV_WINDOW_MS})")
     common.add_argument("--timeout", type=_seconds, metavar="SECONDS",
-                        help="per attempt (default 10)")
+                        help=f"per attempt (default {DEFAULT_TOTAL_TIMEOUT_S:g})")
     common.add_argument("--max-wait", type=_wait, metavar="SECONDS",
-                        help="how long to wait for weight budget before giving up (default 60)")
+                        help="how long to wait for weight budget before giving up "
+                        f"(default {DEFAULT_MAX_WAIT_S:g})")
     common.add_argument("-v", "--verbose", action="store_true",
                         help="print the client's log on stderr (rate-limit waits, clock resyncs)")
 
@@ -157,8 +166,6 @@ def build_parser(commands: Sequence[Command], prog: str, stdout: TextIO | None =
         ),
         stdout=stdout,
     )
-    from .. import __version__
-
     parser.add_argument("--version", action="version", version=f"binance-pm {__version__}")
     sub = parser.add_subparsers(
         dest="command_name", metavar="COMMAND", required=True, help="one of the commands above"

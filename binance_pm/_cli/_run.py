@@ -185,6 +185,10 @@ def run(command: Command, args: argparse.Namespace, console: Console, prog: str)
             if not _go_ahead(command, args, console):
                 return Exit.OTHER
             started = datetime.now(UTC)
+        if args.simulator:
+            # Imported before the loop runs: an import inside a coroutine stalls the loop (aiohttp's
+            # server modules take a while), which asyncio's debug mode reports as a slow step.
+            from .. import testing  # noqa: F401
         handed_over = True
         with _library_log(console.stderr, verbose=getattr(args, "verbose", False)):
             asyncio.run(execute(command, args, console))
