@@ -326,6 +326,15 @@ async def test_outcome_unknown_exits_5_and_prints_the_check(sim: FakeBinance) ->
     assert check.code == 0 and len(check.lines()) == 1  # the repayment shows up there
 
 
+async def test_server_failing_after_retries_exits_1(sim: FakeBinance) -> None:
+    """A GET answered 503 on every retry: Binance failed rather than refused, so exit 1, not 3."""
+    sim.inject(Fault.status_code(503, body='{"code": -1001, "msg": "Internal error"}',
+                                 path="/sapi/v1/portfolio/pmLoan", times=None))
+    ran = await cli("pm-loan", sim=sim)
+    assert ran.code == 1 and "ServerError" in ran.err and "-1001" in ran.err
+    assert len([r for r in sim.requests if r.path.endswith("pmLoan")]) > 1  # it was retried
+
+
 async def test_other_failure_exits_1(sim: FakeBinance) -> None:
     """A success status with a body that is not JSON: exit 1, one line."""
     sim.inject(Fault.status_code(200, body="<html>maintenance</html>", content_type="text/html",

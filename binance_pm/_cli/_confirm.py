@@ -22,7 +22,7 @@ def confirm(preview: str, *, yes: bool, stdin: TextIO, stderr: TextIO) -> Decisi
     """
     if yes:
         return Decision.SEND
-    if not stdin.isatty():
+    if not (stdin.isatty() and stderr.isatty()):  # the question must be seen, and answered
         return Decision.REFUSED
     stderr.write(f"{preview}\nSend it? [y/N] ")
     stderr.flush()

@@ -28,7 +28,7 @@ __all__ = ["EXIT_CODES", "UsageError", "build_parser"]
 EXIT_CODES = """\
 exit codes:
     0  done
-    1  any other failure (network, unreadable answer, declined at the prompt)
+    1  any other failure (network, Binance's own 5xx after retries, unreadable answer, declined)
     2  bad usage: a bad or missing option, no keys, a money move without a terminal or --yes
     3  rejected by Binance (the error line carries Binance's code, e.g. -21004)
     4  rate limited (HTTP 429/418, or no weight budget within --max-wait)

@@ -20,6 +20,7 @@ from .._errors import (
     BinanceError,
     ExecutionUnknownError,
     RateLimitError,
+    ServerError,
 )
 from .._secret import Secret
 from ._commands import Command
@@ -72,6 +73,8 @@ def exit_code(err: BaseException) -> Exit:
         return Exit.UNKNOWN
     if isinstance(err, RateLimitError):
         return Exit.RATE_LIMITED
+    if isinstance(err, ServerError):
+        return Exit.OTHER  # Binance failed (5xx, "busy") rather than refused: try again later
     if isinstance(err, APIError):
         return Exit.REJECTED
     if isinstance(err, UsageError):
