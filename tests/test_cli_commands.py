@@ -237,6 +237,8 @@ async def test_history_table_and_empty_walk(sim: FakeBinance) -> None:
         (["pm-loan", "--timeout", "0"], "--timeout"),
         (["pm-loan", "--max-wait", "-1"], "--max-wait"),
         (["bnb-transfer", "--amount", "1", "--yes"], "--transfer-side"),
+        (["pm-loan", "--bogus"], "pm-loan: unrecognized arguments: --bogus"),
+        (["repay", "--yes", "--from"], "--from"),
     ],
 )
 async def test_bad_option_is_one_line_exit_2_and_sends_nothing(

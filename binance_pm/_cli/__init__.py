@@ -57,7 +57,9 @@ def main(
     prog = _prog()
     parser = build_parser(all_commands(), prog, stdout=console.stdout)
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # argparse reports these from the top level, without the command's name
+            raise UsageError(f"{args.command.name}: unrecognized arguments: {' '.join(extra)}")
     except UsageError as err:
         console.error(str(err))
         return Exit.USAGE

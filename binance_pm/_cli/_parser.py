@@ -62,6 +62,8 @@ class Parser(argparse.ArgumentParser):
             message = f"unknown command {unknown.group(1)!r}" + (
                 f"; did you mean {' or '.join(close)}?" if close else "; see --help"
             )
+        if message.endswith("required: COMMAND"):
+            message = f"give a command; {self.prog} --help lists them"
         raise UsageError(f"{self.label}: {message}" if self.label else message)
 
     def _commands(self) -> list[str]:
