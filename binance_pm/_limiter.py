@@ -9,6 +9,11 @@ the budget it came from, and a 418 everything on that host, until ``Retry-After`
 
 A request reserved within ``edge_ms`` of a window boundary is charged to both windows, because the
 server may see it on the other side of the boundary than our clock estimate does.
+
+Other programs on the account spend the same budgets, and only an answer's usage header says how
+much. So in each window the first request of a bucket goes alone: the others wait for its answer
+(about one round trip) before they are charged, instead of a burst sent blind into a budget that
+may already be spent.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from ._stores import InMemoryWindowStore, Slot, WindowStore
 __all__ = ["Charge", "Reservation", "Wait", "WeightLimiter", "WeightUsage", "WeightsSnapshot"]
 
 log = logging.getLogger("binance_pm")
+
+# How often a request waiting for its bucket's first answer in a window looks again (seconds).
+FIRST_ANSWER_POLL_S = 0.005
 
 
 class Charge(NamedTuple):
@@ -103,6 +111,7 @@ class WeightLimiter:
         init=False, factory=lambda: defaultdict(int)
     )
     _blocked: dict[str, tuple[int, bool]] = attrs.field(init=False, factory=dict)
+    _answered: dict[str, int] = attrs.field(init=False, factory=dict)  # key -> latest window
 
     def __repr__(self) -> str:
         return f"WeightLimiter(store={self.store!r})"
@@ -123,6 +132,8 @@ class WeightLimiter:
         for c in charges:
             wms = c.pool.window_ms
             mid, lo, hi = now // wms, (now - edge) // wms, (now + edge) // wms
+            if self._inflight.get((c.key, mid)) and self._answered.get(c.key) != mid:
+                return Wait(FIRST_ANSWER_POLL_S, False, False)  # the window's first is out
             straddles = straddles or lo != hi
             slots += [Slot(c.key, w, c.amount, c.pool.limit) for w in sorted({lo, mid, hi})]
             windows.append(mid)
@@ -164,7 +175,12 @@ class WeightLimiter:
         came) say what the server has counted. Raise each bucket to that count plus what this
         client still has in flight in the window, which the server has not seen yet."""
         self._done(res)
-        if headers is None or res.straddles:
+        if headers is None:
+            return
+        for c, window in zip(res.charges, res.windows, strict=True):
+            if window >= self._answered.get(c.key, window):
+                self._answered[c.key] = window
+        if res.straddles:
             return
         for c, window in zip(res.charges, res.windows, strict=True):
             raw = headers.get(c.pool.header)

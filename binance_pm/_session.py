@@ -245,6 +245,8 @@ class Session:
         while True:
             generation = await self._sync_clock(call)
             resp = await self._exchange(call)
+            if isinstance(resp, _MaybeSent) and not spec.is_idempotent:
+                raise ExecutionUnknownError(str(resp), method=spec.method, path=spec.path)
             if not isinstance(resp, _Response):  # never sent, or an idempotent call cut off
                 retries = await self._back_off(call, retries, None, _gave_up(call, retries, resp))
                 continue
@@ -333,7 +335,8 @@ class Session:
     # stages: reserve, sign, send, settle
 
     async def _exchange(self, call: _Call) -> _Response | _NotSent | _MaybeSent:
-        """Reserve, sign and send once. A returned failure means "retry" (never a maybe-sent POST)."""
+        """Reserve, sign and send once; a failure comes back as a value, so the frames that held the
+        signed URL are gone before any exception is raised from it."""
         async with self._reserved(call) as ticket:
             url = self._sign(call, ticket.now_ms)
             try:
@@ -343,11 +346,7 @@ class Session:
                 log.debug("%s not sent: %s", call.where(), failure)
                 return failure
             except _MaybeSent as failure:
-                if not call.spec.is_idempotent:
-                    raise ExecutionUnknownError(
-                        str(failure), method=call.spec.method, path=call.spec.path
-                    ) from None
-                log.debug("%s failed, will retry: %s", call.where(), failure)
+                log.debug("%s may have been sent: %s", call.where(), failure)
                 return failure
             ticket.headers = resp.headers
         log.debug("%s -> %d", call.where(), resp.status)
@@ -433,7 +432,7 @@ class Session:
             async with http.request(
                 call.spec.method, url,
                 headers=self._headers if call.spec.api_key else None,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=call.timeout.connect),
+                timeout=aiohttp.ClientTimeout(total=None, connect=call.timeout.connect),
                 allow_redirects=False,
                 raise_for_status=False,  # a caller's session may set it; statuses are ours to map
             ) as raw:

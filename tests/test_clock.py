@@ -209,6 +209,7 @@ async def test_ban_is_compared_on_the_server_clock(sim: FakeBinance) -> None:
     async with Client(api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url,
                       time_source=VirtualTime()) as client:
         await client.account.pm_loan()
+        await _settled(client)
         sim.inject(Fault.status_code(418, body='{"code":-1003,"msg":"banned"}',
                                      headers={"Retry-After": "30"}, path=PM_LOAN))
         with pytest.raises(RateLimitError):

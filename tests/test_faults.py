@@ -14,7 +14,7 @@ from binance_pm import (
     RetryPolicy,
     TransportError,
 )
-from binance_pm.testing import FakeBinance, Fault
+from binance_pm.testing import FakeBinance, Fault, VirtualTime
 
 from .conftest import ClientFactory
 
@@ -159,19 +159,20 @@ async def test_cancel_while_sending_post_logs_unknown(
 
 
 @pytest.mark.parametrize("header", [None, "soon", "-3"])
-async def test_429_without_usable_retry_after_waits_for_window(
-    header: str | None, make_client: ClientFactory, sim: FakeBinance
-) -> None:
-    """A 429 with a missing/malformed Retry-After: wait for the window to roll, then retry."""
-    client = make_client(weight_window_s=1.0)
-    await client.account.pm_loan()
-    headers = {} if header is None else {"Retry-After": header}
-    sim.inject(Fault.status_code(429, body='{"code":-1003,"msg":"Too much request weight used"}',
-                                 headers=headers, path=PM_LOAN))
-    assert (await client.account.pm_loan()).asset == "BUSD"
-    loans = [r for r in sim.requests if r.path == PM_LOAN]
-    assert [r.status for r in loans] == [200, 429, 200]
-    assert loans[2].server_ms >= (loans[1].server_ms // 1000 + 1) * 1000  # not before the roll
+async def test_429_without_usable_retry_after_waits_for_window(header: str | None) -> None:
+    """A 429 with a missing/malformed Retry-After: wait for the (60 s) window to roll, then retry."""
+    vt = VirtualTime()
+    async with FakeBinance(wall=vt.wall) as sim, Client(
+        api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url, time_source=vt,
+    ) as client:
+        await client.account.pm_loan()
+        headers = {} if header is None else {"Retry-After": header}
+        sim.inject(Fault.status_code(429, body='{"code":-1003,"msg":"Too much request weight"}',
+                                     headers=headers, path=PM_LOAN))
+        assert (await client.account.pm_loan()).asset == "BUSD"
+        loans = [r for r in sim.requests if r.path == PM_LOAN]
+        assert [r.status for r in loans] == [200, 429, 200]
+        assert loans[2].server_ms >= (loans[1].server_ms // 60_000 + 1) * 60_000  # after the roll
 
 
 async def test_418_without_retry_after_stops_everything(

@@ -70,6 +70,7 @@ def _chaos(rng: random.Random) -> Any:
 
 
 @pytest.mark.usefixtures("ledger_route")
+@pytest.mark.soak
 async def test_ledger_soak_balances() -> None:
     """200 tasks, ~10,000 requests, 8% random faults: the ledger balances exactly."""
     outcomes: dict[str, str] = {}

@@ -186,7 +186,9 @@ async def test_multi_cost_reservation_is_all_or_nothing() -> None:
     limiter = WeightLimiter(now_ms=lambda: 10_000, store=store, edge_ms=lambda: 0.0)
     uid, ip = _pool(WeightKind.UID, 180_000), _pool(WeightKind.IP, 12_000)
     first = (Charge(uid, "UID:/a", 100_000), Charge(ip, "IP:/b", 10_000))
-    assert isinstance(await limiter.reserve(first, ("UID:/a", "IP:/b"), 10_000), Reservation)
+    held = await limiter.reserve(first, ("UID:/a", "IP:/b"), 10_000)
+    assert isinstance(held, Reservation)
+    await limiter.settle(held, {})  # answered: the window's first answer is in
     second = (Charge(uid, "UID:/a", 10), Charge(ip, "IP:/b", 5000))
     wait = await limiter.reserve(second, ("UID:/a", "IP:/b"), 10_000)
     assert isinstance(wait, Wait) and wait.seconds == 50.0 and not wait.blocked
@@ -207,10 +209,13 @@ async def test_settle_counts_what_the_server_has_not_seen_yet() -> None:
     store = InMemoryWindowStore()
     limiter = WeightLimiter(now_ms=lambda: 1_000, store=store, edge_ms=lambda: 0.0)
     charge = (Charge(_pool(WeightKind.UID, 180_000), "UID:/a", 500),)
-    held = [await limiter.reserve(charge, (), 1_000) for _ in range(3)]
-    assert all(isinstance(r, Reservation) for r in held)
-    first = held[0]
+    first = await limiter.reserve(charge, (), 1_000)
     assert isinstance(first, Reservation)
-    # Another program spent 90,000; the server has seen our first request only.
-    await limiter.settle(first, {"X-UID": "90500"})
+    assert isinstance(await limiter.reserve(charge, (), 1_000), Wait)  # the first goes alone
+    await limiter.settle(first, {"X-UID": "500"})
+    held = [await limiter.reserve(charge, (), 1_000) for _ in range(3)]
+    second = held[0]
+    assert isinstance(second, Reservation)
+    # Another program spent 89,500; the server has seen our first two requests only.
+    await limiter.settle(second, {"X-UID": "90500"})
     assert store.used("UID:/a", 0) == 90_500 + 2 * 500
