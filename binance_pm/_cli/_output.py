@@ -55,7 +55,11 @@ def jsonable(value: Any) -> Any:
 
 
 class Output(Protocol):
-    """Where a command's results go."""
+    """Where a command's results go.
+
+    With ``--table`` rows are kept until :meth:`close` (alignment needs every width), so a command
+    that never ends (a stream watcher) should hand each event to :meth:`value` instead.
+    """
 
     def value(self, result: object) -> None:
         """The command's one result."""
