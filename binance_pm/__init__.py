@@ -46,6 +46,15 @@ from ._models import (
     TieredCollateralRate,
 )
 from ._signing import Ed25519Signer, HmacSigner, RsaSigner, Signer
+from ._stream import UserStream
+from ._stream_models import (
+    AccountUpdate,
+    GapReason,
+    RiskLevel,
+    RiskLevelChange,
+    StreamGap,
+    UnknownEvent,
+)
 from .limits import WeightKind, WeightsSnapshot, WeightUsage
 
 try:
@@ -58,6 +67,7 @@ __all__ = [
     "AccountInfo",
     "AccountStatus",
     "AccountType",
+    "AccountUpdate",
     "Ack",
     "AssetIndexPrice",
     "AssetLeverage",
@@ -76,6 +86,7 @@ __all__ = [
     "Ed25519Signer",
     "ExecutionUnknownError",
     "FutureType",
+    "GapReason",
     "HmacSigner",
     "InterestRecord",
     "InvalidParameterError",
@@ -90,17 +101,22 @@ __all__ = [
     "RepayResult",
     "RepaySource",
     "RetryPolicy",
+    "RiskLevel",
+    "RiskLevelChange",
     "RiskUnitMaintenance",
     "RsaSigner",
     "ServerClock",
     "ServerError",
     "Signer",
     "SpanAccountInfo",
+    "StreamGap",
     "TieredCollateralRate",
     "Timeout",
     "TimestampError",
     "TransferSide",
     "TransportError",
+    "UnknownEvent",
+    "UserStream",
     "WeightKind",
     "WeightUsage",
     "WeightsSnapshot",

@@ -29,6 +29,7 @@ from ._market import Market
 from ._secret import Secret
 from ._session import Session
 from ._signing import HmacSigner, Signer, load_private_key
+from ._stream import UserStream
 from ._validate import check_recv_window
 from .limits import InMemoryWindowStore, WeightKind, WeightLimiter, WeightsSnapshot, WindowStore
 
@@ -65,6 +66,8 @@ class Client:
         private_key: bytes | str | os.PathLike[str] | None = None,
         private_key_passphrase: bytes | str | None = None,
         base_url: str = DEFAULT_BASE_URL,
+        futures_url: str = "https://fapi.binance.com",
+        stream_url: str = "wss://fstream.binance.com",
         recv_window: int = DEFAULT_RECV_WINDOW_MS,
         timeout: Timeout | float = _DEFAULT_TIMEOUT,
         retry: RetryPolicy = _DEFAULT_RETRY,
@@ -101,6 +104,13 @@ class Client:
             raise ValueError("api_key must be a non-empty printable ASCII string")
         if not base_url.startswith(("https://", "http://")):
             raise ValueError(f"base_url must start with https:// or http://, got {base_url!r}")
+        if not futures_url.startswith(("https://", "http://")):
+            raise ValueError(f"futures_url must start with https:// or http://, got {futures_url!r}")
+        if not stream_url.startswith(("wss://", "ws://")):
+            raise ValueError(f"stream_url must start with wss:// or ws://, got {stream_url!r}")
+        # The /fapi host of the listen key; until the session routes per family it is kept here.
+        self._futures_url = futures_url.rstrip("/")
+        self._stream_url = stream_url.rstrip("/")
         timeout = _as_timeout(timeout)
         max_wait = _check_max_wait(max_wait)
         if pool_size < 1:
@@ -172,8 +182,33 @@ class Client:
         if max_wait is not NOT_GIVEN:
             changes["max_wait"] = _check_max_wait(max_wait)
         copy = object.__new__(Client)
+        copy._futures_url, copy._stream_url = self._futures_url, self._stream_url
         copy._bind(self._session.copy(**changes))
         return copy
+
+    def user_stream(
+        self,
+        *,
+        heartbeat_timeout: float = 15.0,
+        keepalive_interval: float = 1800.0,
+        rotate_after: float = 23 * 3600.0,
+        close_listen_key: bool = False,
+        backoff_cap: float = 30.0,
+    ) -> UserStream:
+        """The Portfolio Margin Pro user data stream (risk events), kept alive while you iterate::
+
+            async with client.user_stream() as stream:
+                async for event in stream:  # AccountUpdate | RiskLevelChange | StreamGap | UnknownEvent
+                    ...
+
+        The listen key costs IP weight 1 per call on the futures host; a ``StreamGap`` after an
+        interruption carries an ``account_info()`` snapshot (UID weight 5). See :class:`UserStream`.
+        """
+        return UserStream(
+            session=self._session, snapshot=self.account.account_info, stream_url=self._stream_url,
+            heartbeat_timeout=heartbeat_timeout, keepalive_interval=keepalive_interval,
+            rotate_after=rotate_after, close_listen_key=close_listen_key, backoff_cap=backoff_cap,
+        )
 
     async def _fetch_time(self) -> int:
         return await self._session.fetch_server_time()

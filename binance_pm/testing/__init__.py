@@ -19,6 +19,7 @@ from ._faults import Fault, FaultKind
 from ._routes import ROUTES, Route, route
 from ._server import TEST_API_KEY, TEST_API_SECRET, FakeBinance, ReceivedRequest
 from ._state import AccountState, Execution, SimError
+from ._stream import StreamSim
 
 __all__ = [
     "AccountState",
@@ -30,6 +31,7 @@ __all__ = [
     "ReceivedRequest",
     "Route",
     "SimError",
+    "StreamSim",
     "TEST_API_KEY",
     "TEST_API_SECRET",
     "route",

@@ -28,6 +28,7 @@ from aiohttp import web
 from ._faults import Fault, FaultKind
 from ._routes import ROUTES, Route
 from ._state import AccountState, Execution, SimError
+from ._stream import StreamSim
 
 __all__ = ["FakeBinance", "ReceivedRequest"]
 
@@ -116,6 +117,7 @@ class FakeBinance:
         self._banned_until = 0
         self._runner: web.AppRunner | None = None
         self.app = web.Application()
+        self.stream = StreamSim(self)  # the user data stream; its websocket route goes first
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
 
     # -- lifecycle ---------------------------------------------------------------------------
