@@ -172,7 +172,8 @@ class StreamSim:
             async for _ in ws:  # the client's pongs and close
                 pass
         finally:
-            self._sockets.remove(sock)
+            if sock in self._sockets:  # an age cut has removed it already
+                self._sockets.remove(sock)
         return ws
 
     async def _run(self) -> None:

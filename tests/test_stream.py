@@ -1,0 +1,364 @@
+"""The user data stream through aiohttp against the simulator: events, faults, recovery, lifecycle.
+
+Short intervals (updates every 50 ms, a heartbeat timeout of half a second) keep each test within
+a second or two; every recovery is checked to yield exactly one StreamGap with a snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from binance_pm import (
+    AccountInfo,
+    AccountUpdate,
+    AuthenticationError,
+    Client,
+    GapReason,
+    RiskLevel,
+    RiskLevelChange,
+    StreamGap,
+    UnknownEvent,
+    UserStream,
+)
+from binance_pm.testing import FakeBinance, Fault
+
+from .conftest import ClientFactory
+
+KEY_PATH = "/fapi/v1/listenKey"
+FAST: dict[str, Any] = {"heartbeat_timeout": 0.5}
+
+
+@pytest_asyncio.fixture
+async def client(sim: FakeBinance, make_client: ClientFactory) -> Client:
+    sim.stream.cadence = 0.05
+    return make_client(stream_url=sim.stream.url, futures_url=sim.base_url)
+
+
+async def next_event(stream: UserStream, timeout: float = 5.0) -> Any:
+    async with asyncio.timeout(timeout):
+        return await anext(stream)
+
+
+async def take(stream: UserStream, n: int, timeout: float = 5.0) -> list[Any]:
+    return [await next_event(stream, timeout) for _ in range(n)]
+
+
+async def until_gap(stream: UserStream, timeout: float = 5.0) -> tuple[list[Any], StreamGap]:
+    """Events up to and including the first StreamGap."""
+    seen: list[Any] = []
+    async with asyncio.timeout(timeout):
+        async for event in stream:
+            if isinstance(event, StreamGap):
+                return seen, event
+            seen.append(event)
+    raise AssertionError("stream ended")
+
+
+def calls(sim: FakeBinance, method: str) -> list[Any]:
+    return [r for r in sim.requests if r.path == KEY_PATH and r.method == method]
+
+
+def assert_repaired(gap: StreamGap, reason: GapReason) -> None:
+    assert gap.reason is reason
+    assert isinstance(gap.snapshot, AccountInfo) and gap.snapshot_error is None
+    assert gap.since <= gap.until
+
+
+async def test_events_typed_and_exact(client: Client, sim: FakeBinance) -> None:
+    """Account updates from the account state and a pushed riskLevelChange arrive typed, exact."""
+    sim.state.account["uniMMR"] = "1.23456789012345678901"
+    async with client.user_stream(**FAST) as stream:
+        update = await next_event(stream)
+        await sim.stream.push_risk_level("REDUCE_ONLY", uni_mmr="1.1")
+        risk = next(x for x in await take(stream, 3) if isinstance(x, RiskLevelChange))
+    assert isinstance(update, AccountUpdate)
+    assert update.uni_mmr == Decimal("1.23456789012345678901")
+    assert update.available_balance == Decimal("122559.90199491")
+    assert risk.level is RiskLevel.REDUCE_ONLY and risk.uni_mmr == Decimal("1.1")
+    assert risk.maintenance_margin == Decimal("23.72469206")
+
+
+async def test_listen_key_is_unsigned_and_weighed(client: Client, sim: FakeBinance) -> None:
+    """POST /fapi/v1/listenKey carries the API key header, no signature, and costs IP weight 1."""
+    async with client.user_stream(**FAST) as stream:
+        await next_event(stream)
+    (post,) = calls(sim, "POST")
+    assert post.query == "" and post.body == b""
+    assert post.headers["X-MBX-APIKEY"] == sim.api_key
+    assert sim.used("IP", KEY_PATH) == 1
+    (usage,) = [b for b in client.weights.buckets if b.key == f"IP:{KEY_PATH}"]
+    assert usage.used == 1  # the client's own books charged it too
+
+
+async def test_abrupt_drop_recovered_with_one_gap(client: Client, sim: FakeBinance) -> None:
+    """A reset socket: one StreamGap (dropped) with a snapshot, a new socket within 3 s."""
+    async with client.user_stream(**FAST) as stream:
+        await next_event(stream)
+        dropped = time.monotonic()
+        sim.stream.drop()
+        _, gap = await until_gap(stream)
+        assert time.monotonic() - dropped < 3.0
+        after = await take(stream, 5)
+    assert_repaired(gap, GapReason.DROPPED)
+    assert not any(isinstance(e, StreamGap) for e in after)
+    assert sim.stream.connections_opened == 2
+    assert len(calls(sim, "POST")) == 1  # a plain drop keeps the key
+
+
+async def test_silent_socket_replaced(client: Client, sim: FakeBinance) -> None:
+    """Open but silent for heartbeat_timeout: aborted and replaced, one gap (silent)."""
+    async with client.user_stream(heartbeat_timeout=0.3) as stream:
+        await next_event(stream)
+        sim.stream.go_silent()
+        went_silent = time.monotonic()
+        _, gap = await until_gap(stream)
+        waited = time.monotonic() - went_silent
+        await take(stream, 3)
+    assert_repaired(gap, GapReason.SILENT)
+    assert 0.25 <= waited < 3.0
+    assert sim.stream.connections_opened == 2
+
+
+async def test_pings_count_as_life(client: Client, sim: FakeBinance) -> None:
+    """No events but pings more often than heartbeat_timeout: the socket is kept, no gap."""
+    sim.stream.cadence = None
+    sim.stream.ping_interval = 0.1
+    async with client.user_stream(heartbeat_timeout=0.4) as stream:
+        await asyncio.sleep(1.2)
+        await sim.stream.push({"e": "uniMMRDrop", "E": sim.now_ms()})
+        event = await next_event(stream)
+    assert isinstance(event, UnknownEvent)
+    assert sim.stream.connections_opened == 1
+
+
+async def test_listen_key_expired_event(client: Client, sim: FakeBinance) -> None:
+    """listenKeyExpired: handled inside (not yielded): a new key, a new socket, one gap."""
+    async with client.user_stream(**FAST) as stream:
+        await next_event(stream)
+        old_key = sim.state.listen_key
+        await sim.stream.expire_key()
+        before, gap = await until_gap(stream)
+        await take(stream, 3)
+    assert_repaired(gap, GapReason.KEY_EXPIRED)
+    assert all(isinstance(e, AccountUpdate) for e in before)
+    assert sim.state.listen_key != old_key
+    assert len(calls(sim, "POST")) == 2
+
+
+async def test_keepalive_minus_1125_makes_new_key(client: Client, sim: FakeBinance) -> None:
+    """A key lapsed without a word: the next PUT gets -1125, a new key and socket follow."""
+    async with client.user_stream(keepalive_interval=0.3, heartbeat_timeout=5.0) as stream:
+        await next_event(stream)
+        await sim.stream.expire_key(notify=False)
+        _, gap = await until_gap(stream)
+        await take(stream, 3)
+    assert_repaired(gap, GapReason.KEY_EXPIRED)
+    assert any(r.status == 400 for r in calls(sim, "PUT"))
+    assert len(calls(sim, "POST")) == 2
+
+
+async def test_refused_connect_then_recovered(client: Client, sim: FakeBinance) -> None:
+    """A drop, then two refused connects: retried with back-off, still exactly one gap."""
+    async with client.user_stream(**FAST) as stream:
+        await next_event(stream)
+        sim.stream.refuse(2)
+        sim.stream.drop()
+        _, gap = await until_gap(stream)
+        after = await take(stream, 5)
+    assert_repaired(gap, GapReason.DROPPED)
+    assert not any(isinstance(e, StreamGap) for e in after)
+    assert sim.stream.connections_opened == 2
+
+
+async def test_refused_at_start(client: Client, sim: FakeBinance) -> None:
+    """The first connect refused: entering still works, a gap (refused) from the start comes first."""
+    sim.stream.refuse(1)
+    entered = time.time()
+    async with client.user_stream(**FAST) as stream:
+        gap = await next_event(stream)
+        await take(stream, 2)
+    assert isinstance(gap, StreamGap)
+    assert_repaired(gap, GapReason.REFUSED)
+    assert abs(gap.since.timestamp() - entered) < 1.0
+
+
+async def test_expired_key_refused_connect_gets_new_key(client: Client, sim: FakeBinance) -> None:
+    """The key lapsed silently and the socket dropped: the reconnect is refused, a new key fixes it."""
+    async with client.user_stream(**FAST) as stream:
+        await next_event(stream)
+        old_key = sim.state.listen_key
+        await sim.stream.expire_key(notify=False)
+        sim.stream.drop()
+        _, gap = await until_gap(stream)
+        await take(stream, 3)
+    assert_repaired(gap, GapReason.DROPPED)
+    assert sim.state.listen_key != old_key
+
+
+async def test_snapshot_failure_gives_none_with_reason(client: Client, sim: FakeBinance) -> None:
+    """The REST snapshot after reconnecting fails: the gap still comes, snapshot None with why."""
+    async with client.user_stream(**FAST) as stream:
+        await next_event(stream)
+        sim.inject(Fault.status_code(400, body='{"code":-1000,"msg":"boom"}',
+                                     path="/sapi/v1/portfolio/account", times=None))
+        sim.stream.drop()
+        _, gap = await until_gap(stream)
+        sim.faults.clear()
+    assert gap.snapshot is None and gap.snapshot_error is not None
+    assert "boom" in gap.snapshot_error
+
+
+async def test_unknown_event_and_malformed_frames(
+    client: Client, sim: FakeBinance, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Malformed frames are logged and skipped on the same socket; an unknown type is delivered."""
+    sim.stream.cadence = None
+    async with client.user_stream(heartbeat_timeout=5.0) as stream:
+        await sim.stream.push("not json at all")
+        await sim.stream.push('["an", "array"]')
+        await sim.stream.push({"e": "riskLevelChange", "E": 1, "u": "x"})
+        await sim.stream.push({"e": "uniMMRDrop", "E": 2, "drop": "0.06"})
+        event = await next_event(stream)
+    assert isinstance(event, UnknownEvent) and event.type == "uniMMRDrop"
+    assert event.raw["drop"] == "0.06"
+    skipped = [r for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(skipped) == 3
+    assert sim.stream.connections_opened == 1
+
+
+async def test_keepalive_at_interval(client: Client, sim: FakeBinance) -> None:
+    """PUT every keepalive_interval, the first one interval after the POST; never a POST."""
+    async with client.user_stream(keepalive_interval=0.25, **FAST):
+        await asyncio.sleep(1.2)
+    (post,) = calls(sim, "POST")
+    puts = calls(sim, "PUT")
+    assert 2 <= len(puts) <= 5
+    times = [post.server_ms] + [p.server_ms for p in puts]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(230 <= g <= 1000 for g in gaps), gaps  # never early; late only under load
+
+
+async def test_exit_leaves_key_and_no_tasks(client: Client, sim: FakeBinance) -> None:
+    """By default exit keeps the shared key (no DELETE); no task is left, no PUT afterwards."""
+    async with client.user_stream(keepalive_interval=0.2, **FAST) as stream:
+        await next_event(stream)
+        assert len(stream_tasks()) >= 3  # supervisor, keep-alive, reader
+    assert stream_tasks() == []
+    puts = len(calls(sim, "PUT"))
+    await asyncio.sleep(0.5)
+    assert len(calls(sim, "PUT")) == puts
+    assert calls(sim, "DELETE") == []
+    assert sim.state.listen_key is not None and sim.state.listen_key_expires_ms > sim.now_ms()
+    assert sim.stream.open_connections == 0 or await _closes(sim)
+
+
+def stream_tasks() -> list[str]:
+    """The stream's own pending tasks (the simulator's are not counted)."""
+    names = [t.get_coro().__qualname__ for t in asyncio.all_tasks()]  # type: ignore[union-attr]
+    return [n for n in names if n.startswith(("UserStream.", "Connection."))]
+
+
+async def _closes(sim: FakeBinance) -> bool:
+    for _ in range(50):
+        if sim.stream.open_connections == 0:
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_close_listen_key_deletes_once(client: Client, sim: FakeBinance) -> None:
+    """close_listen_key=True: exactly one DELETE on exit, and the key is gone."""
+    stream = client.user_stream(close_listen_key=True, **FAST)
+    async with stream:
+        await next_event(stream)
+    await stream.close()
+    assert len(calls(sim, "DELETE")) == 1
+    assert sim.state.listen_key is None
+
+
+async def test_iteration_ends_when_closed(client: Client, sim: FakeBinance) -> None:
+    """A task waiting for the next event when the stream closes gets the end of iteration."""
+    sim.stream.cadence = None
+    async with client.user_stream(**FAST) as stream:
+
+        async def drain() -> list[Any]:
+            return [e async for e in stream]
+
+        waiter = asyncio.ensure_future(drain())
+        await asyncio.sleep(0.1)
+    assert await asyncio.wait_for(waiter, 2) == []
+
+
+async def test_rejected_api_key_raises_on_entry(sim: FakeBinance, make_client: ClientFactory) -> None:
+    """An API key Binance refuses (-2015) raises from entering, promptly, leaving nothing open."""
+    client = make_client(api_key="not-a-key-of-this-account", stream_url=sim.stream.url)
+    started = time.monotonic()
+    with pytest.raises(AuthenticationError) as info:
+        async with client.user_stream(**FAST):
+            pass
+    assert info.value.code == -2015
+    assert time.monotonic() - started < 2.0
+    assert sim.stream.connections_opened == 0
+
+
+async def test_stream_used_before_entering() -> None:
+    """Iterating a stream that was never entered is a clear error, not a hang."""
+    async with FakeBinance() as sim, Client(api_key=sim.api_key, api_secret=sim.api_secret,
+                                            base_url=sim.base_url) as client:
+        with pytest.raises(RuntimeError):
+            await anext(client.user_stream())
+
+
+def test_bad_arguments() -> None:
+    """Bad intervals and URLs are refused before anything is sent."""
+    client = Client(api_key="k", api_secret="s")
+    with pytest.raises(ValueError):
+        client.user_stream(heartbeat_timeout=0)
+    with pytest.raises(ValueError):
+        client.user_stream(keepalive_interval=-1)
+    with pytest.raises(ValueError):
+        Client(api_key="k", stream_url="https://fstream.binance.com")
+    with pytest.raises(ValueError):
+        Client(api_key="k", futures_url="fapi.binance.com")
+
+
+async def test_rotation_delivers_every_event_once(client: Client, sim: FakeBinance) -> None:
+    """Rotating before the server's age cut: every event exactly once, in order, and no gap.
+
+    Some frames are sent twice on purpose (identical text): both copies must come out, since
+    de-duplication only matches one socket's frames against the other's.
+    """
+    sim.stream.cadence = None
+    sim.stream.max_age = 0.9  # the server cuts connections at this age, as Binance does at 24 h
+    sent: list[int] = []
+
+    async def produce() -> None:
+        for n in range(200):
+            copies = 2 if n % 10 == 0 else 1
+            for _ in range(copies):
+                await sim.stream.push({"e": "seqTest", "E": 1, "n": n})
+                sent.append(n)
+            await asyncio.sleep(0.01)
+
+    async with client.user_stream(rotate_after=0.4, heartbeat_timeout=1.0) as stream:
+        producer = asyncio.ensure_future(produce())
+        got = await take(stream, 220)  # 200 events, 20 of them twice
+        await producer
+    assert not any(isinstance(e, StreamGap) for e in got)
+    assert [e.raw["n"] for e in got] == sent
+    assert sim.stream.connections_opened >= 4
+
+
+async def test_age_cut_without_rotation_is_a_gap(client: Client, sim: FakeBinance) -> None:
+    """Control: when the server cuts first (no rotation yet), the loss is reported as a gap."""
+    sim.stream.max_age = 0.3
+    async with client.user_stream(rotate_after=60.0, **FAST) as stream:
+        _, gap = await until_gap(stream)
+    assert_repaired(gap, GapReason.DROPPED)
