@@ -22,6 +22,7 @@ from ._client import Client
 from ._constants import DEFAULT_BASE_URL, DEFAULT_RECV_WINDOW_MS
 from ._errors import BinanceError
 from ._secret import Secret
+from ._watch import add_watch_command, run_watch
 
 EXIT_USAGE = 2
 
@@ -84,7 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     cmd.add_argument("--simulator", action="store_true", help="run against the built-in simulator")
     cmd.add_argument("--base-url", default=DEFAULT_BASE_URL, help=f"default {DEFAULT_BASE_URL}")
     cmd.add_argument("--recv-window", type=int, default=DEFAULT_RECV_WINDOW_MS, metavar="MS")
+    add_watch_command(sub)
     args = parser.parse_args(argv)
+    if args.command == "watch":
+        return run_watch(args)
     try:
         result = asyncio.run(_run(args))
     except _UsageError as err:

@@ -105,7 +105,8 @@ class UserStream:
       with an ``account_info()`` snapshot taken after the new socket opened.
     - Rotation: ``rotate_after`` seconds after a socket opened (Binance cuts at 24 h) a new one is
       opened, then the old one closed; events seen on both come out once. No gap.
-    - Errors: a refused API key raises from ``async with``; nothing else ends the iteration.
+    - Errors: an API key Binance refuses raises :class:`AuthenticationError` from ``async with``
+      (or from the iteration, if it is revoked later); nothing else ends the iteration.
     """
 
     def __init__(
@@ -406,6 +407,9 @@ class UserStream:
             conn = await self._connect()
             if conn is not None:
                 break
+        # Held as the primary (not yet read: aiohttp buffers its frames) so that an exit during
+        # the snapshot closes it; its events must come after the gap.
+        self._primary = conn
         until = time.time()
         snapshot: AccountInfo | None = None
         error: str | None = None
@@ -420,8 +424,13 @@ class UserStream:
         self._last_event = until
         self._gap_reason = None
         self._queue.put_nowait(gap)
-        self._primary = conn
         self._next_rotation = 0.0
+        if isinstance(conn.reason, GapReason):  # killed meanwhile (the key lapsed): again
+            self._primary = None
+            self._gap_reason = conn.reason
+            self._retired.append(conn)
+            await self._close_retired()
+            return
         conn.start()
 
     # -- rotation --------------------------------------------------------------------------------

@@ -362,3 +362,31 @@ async def test_age_cut_without_rotation_is_a_gap(client: Client, sim: FakeBinanc
     async with client.user_stream(rotate_after=60.0, **FAST) as stream:
         _, gap = await until_gap(stream)
     assert_repaired(gap, GapReason.DROPPED)
+
+
+async def test_exit_while_repairing_closes_everything(client: Client, sim: FakeBinance) -> None:
+    """Exit while the snapshot after a reconnect is pending: prompt, new socket closed, no task."""
+    async with client.user_stream(**FAST) as stream:
+        await next_event(stream)
+        sim.inject(Fault.latency(5.0, path="/sapi/v1/portfolio/account"))
+        sim.stream.drop()
+        for _ in range(300):  # until the new socket is open and the snapshot is pending
+            if sim.stream.connections_opened == 2:
+                break
+            await asyncio.sleep(0.01)
+        started = time.monotonic()
+    assert time.monotonic() - started < 1.0
+    assert stream_tasks() == []
+    assert await _closes(sim)
+
+
+async def test_exit_while_reconnecting(client: Client, sim: FakeBinance) -> None:
+    """Exit while every connect is refused and the stream is backing off: prompt, nothing left."""
+    async with client.user_stream(**FAST) as stream:
+        await next_event(stream)
+        sim.stream.refuse(1000)
+        sim.stream.drop()
+        await asyncio.sleep(0.6)
+        started = time.monotonic()
+    assert time.monotonic() - started < 1.0
+    assert stream_tasks() == []
