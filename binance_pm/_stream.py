@@ -17,7 +17,6 @@ import asyncio
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
@@ -46,6 +45,7 @@ from ._models import AccountInfo
 from ._secret import Secret
 from ._session import Session
 from ._stream_conn import Connection, open_connection
+from ._stream_handover import Handover
 from ._stream_models import (
     LISTEN_KEY_EXPIRED,
     Event,
@@ -142,11 +142,9 @@ class UserStream:
         self._key_touched = 0.0  # loop time of the last successful POST or PUT
         self._key_changed = asyncio.Event()
         self._need_key = False
-        self._primary: Connection | None = None
-        self._standby: Connection | None = None  # the new socket while rotating
+        # The socket being read and, while rotating, its successor.
+        self._route: Handover[Connection] = Handover(self._deliver, self._switched)
         self._retired: list[Connection] = []  # replaced sockets the supervisor still has to close
-        self._held: list[str] = []  # the standby's frames, until it has caught up with the primary
-        self._echo: Counter[str] = Counter()  # old socket's frames since the new one opened
         self._overlap_until = 0.0
         self._next_rotation = 0.0
         self._rotation_attempt = 0
@@ -155,7 +153,7 @@ class UserStream:
         self._wake: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
-        connected = self._primary is not None
+        connected = self._route.primary is not None
         return f"UserStream(state={self._state!r}, connected={connected})"
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -177,7 +175,7 @@ class UserStream:
         if conn is None:
             self._gap_reason = GapReason.REFUSED
         else:
-            self._primary = conn
+            self._route.reset(conn)
             conn.start()
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._guard(self._supervise())),
@@ -202,8 +200,8 @@ class UserStream:
                 task.cancel()
             if self._tasks:
                 await asyncio.wait(self._tasks)
-            conns = [self._primary, self._standby, *self._retired]
-            self._primary = self._standby = None
+            conns = [self._route.primary, self._route.standby, *self._retired]
+            self._route.reset(None)
             for conn in conns:
                 if conn is not None:
                     await conn.close()
@@ -297,17 +295,16 @@ class UserStream:
     def _expire(self) -> None:
         """The key is gone: every socket on it is deaf. Reconnect with a new key, one gap."""
         self._need_key = True
-        if self._standby is not None:
-            self._standby.kill(GapReason.KEY_EXPIRED)
-        if self._primary is not None:
-            self._primary.kill(GapReason.KEY_EXPIRED)
+        for conn in (self._route.standby, self._route.primary):
+            if conn is not None:
+                conn.kill(GapReason.KEY_EXPIRED)
 
     # -- sockets -------------------------------------------------------------------------------
 
     async def _connect(self) -> Connection | None:
         assert self._http is not None and self._key is not None
         url = f"{self._stream_url}/pm-classic/ws/{self._key.reveal()}"
-        result = await open_connection(self._http, url, self._connect_timeout, self._on_text)
+        result = await open_connection(self._http, url, self._connect_timeout, self._route.on_frame)
         del url
         if isinstance(result, str):
             log.warning("user stream: could not connect: %s", result)
@@ -325,7 +322,7 @@ class UserStream:
 
     async def _supervise(self) -> None:
         while True:
-            conn = self._primary
+            conn = self._route.primary
             if conn is None:
                 await self._recover()
             else:
@@ -336,9 +333,9 @@ class UserStream:
         loop = asyncio.get_running_loop()
         assert conn.reader is not None
         self._next_rotation = max(self._next_rotation, conn.opened + self._rotate_after)
-        while self._primary is conn:
+        while self._route.primary is conn:
             await self._close_retired()
-            standby = self._standby
+            standby = self._route.standby
             wake_at = conn.last_frame + self._heartbeat
             wake_at = min(wake_at, self._overlap_until if standby else self._next_rotation)
             self._wake = loop.create_future()
@@ -348,7 +345,7 @@ class UserStream:
             await asyncio.wait(watched, timeout=max(0.0, wake_at - loop.time()),
                                return_when=asyncio.FIRST_COMPLETED)
             self._wake = None
-            if self._primary is not conn:
+            if self._route.primary is not conn:
                 break  # the standby took over
             now = loop.time()
             if standby is not None and standby.reader is not None and standby.reader.done():
@@ -367,18 +364,16 @@ class UserStream:
         reason = conn.reason if isinstance(conn.reason, GapReason) else GapReason.DROPPED
         self._raise_reader_bug(conn)
         log.info("user stream: connection lost (%s)", reason)
-        standby = self._standby
+        standby = self._route.standby
         # During a rotation the new socket has every event sent since it opened. The old one
         # delivered all it had unless it had gone silent before the new one opened.
         if standby is not None and (reason is GapReason.DROPPED or conn.last_frame >= standby.opened):
-            self._promote()
+            self._route.switch()
         else:
             if standby is not None:
-                self._standby = None
                 self._retired.append(standby)
-            self._primary = None
+            self._route.reset(None)
             self._gap_reason = reason
-            self._echo.clear()
             self._retired.append(conn)
         await self._close_retired()
 
@@ -409,7 +404,7 @@ class UserStream:
                 break
         # Held as the primary (not yet read: aiohttp buffers its frames) so that an exit during
         # the snapshot closes it; its events must come after the gap.
-        self._primary = conn
+        self._route.reset(conn)
         until = time.time()
         snapshot: AccountInfo | None = None
         error: str | None = None
@@ -426,7 +421,7 @@ class UserStream:
         self._queue.put_nowait(gap)
         self._next_rotation = 0.0
         if isinstance(conn.reason, GapReason):  # killed meanwhile (the key lapsed): again
-            self._primary = None
+            self._route.reset(None)
             self._gap_reason = conn.reason
             self._retired.append(conn)
             await self._close_retired()
@@ -439,7 +434,7 @@ class UserStream:
         """Open the next socket beside ``old``; frames of both are matched until one repeats."""
         loop = asyncio.get_running_loop()
         new = await self._connect() if self._key is not None and not self._need_key else None
-        if self._primary is not old:
+        if self._route.primary is not old:
             if new is not None:
                 self._retired.append(new)
             return
@@ -449,73 +444,35 @@ class UserStream:
                 self._rotation_attempt, self._backoff_cap, self._rng)
             return
         self._rotation_attempt = 0
-        self._echo.clear()
-        self._held = []
-        self._standby = new
+        self._route.begin(new)
         self._overlap_until = loop.time() + self._heartbeat
         new.start()
         log.debug("user stream: rotating to a new connection")
 
     def _end_overlap(self, standby: Connection, old: Connection) -> None:
         """No frame matched within heartbeat_timeout: switch unless only the old socket spoke."""
-        if standby.last_frame <= standby.opened and old.last_frame > standby.opened:
+        if standby.last_frame <= standby.started and old.last_frame > standby.started:
             self._drop_standby(standby)  # the new socket is deaf: keep the old, try again later
         else:
-            self._promote()
+            self._route.switch()
 
     def _drop_standby(self, standby: Connection) -> None:
-        self._standby = None
-        self._held = []
-        self._echo.clear()
+        self._route.abandon()
         self._retired.append(standby)
         self._rotation_attempt += 1
         self._next_rotation = asyncio.get_running_loop().time() + reconnect_delay(
             self._rotation_attempt, self._backoff_cap, self._rng)
 
-    def _promote(self) -> None:
-        """The standby becomes the primary; its held frames not already delivered go out."""
-        old, new = self._primary, self._standby
+    def _switched(self, old: Connection) -> None:
+        """The new socket took over (from a reader task): the supervisor closes the old one."""
+        new = self._route.primary
         assert new is not None
-        self._primary, self._standby = new, None
         self._next_rotation = new.opened + self._rotate_after
-        if old is not None:
-            self._retired.append(old)
-        held, self._held = self._held, []
-        for frame in held:
-            if not self._cancel_echo(frame):
-                self._deliver(frame)
+        self._retired.append(old)
         if self._wake is not None and not self._wake.done():
             self._wake.set_result(None)
 
-    def _cancel_echo(self, frame: str) -> bool:
-        n = self._echo.get(frame)
-        if not n:
-            return False
-        if n == 1:
-            del self._echo[frame]
-        else:
-            self._echo[frame] = n - 1
-        return True
-
     # -- frames --------------------------------------------------------------------------------
-
-    def _on_text(self, conn: Connection, frame: str) -> None:
-        """Route one frame. Dedup compares whole frames, and only across two sockets: two
-        distinct events may share a millisecond, but never a whole frame on one socket."""
-        if conn is self._primary:
-            if self._standby is not None:
-                self._echo[frame] += 1
-                self._deliver(frame)
-                if frame in self._held:
-                    self._promote()  # the new socket already has it: it has caught up
-            elif not (self._echo and self._cancel_echo(frame)):
-                self._deliver(frame)
-        elif conn is self._standby:
-            if self._cancel_echo(frame):
-                self._promote()
-            else:
-                self._held.append(frame)
-        # else: a replaced socket being closed; what it still says, the new one says too
 
     def _deliver(self, frame: str) -> None:
         try:

@@ -26,13 +26,13 @@ class Connection:
     """A socket and its reader task. ``last_frame`` is the loop time of the last frame of any kind
     (pings included): the watchdog's sign of life. ``reason`` is set by whoever kills it."""
 
-    __slots__ = ("_closed", "_on_text", "last_frame", "opened", "reader", "reason", "ws")
+    __slots__ = ("_closed", "_on_text", "last_frame", "opened", "reader", "reason", "started", "ws")
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse,
                  on_text: Callable[[Connection, str], None]) -> None:
         self.ws = ws
         self._on_text = on_text
-        self.opened = self.last_frame = asyncio.get_running_loop().time()
+        self.opened = self.started = self.last_frame = asyncio.get_running_loop().time()
         self.reader: asyncio.Task[None] | None = None
         self.reason: object = None
         self._closed = False
@@ -42,7 +42,7 @@ class Connection:
 
     def start(self) -> None:
         """Start reading; frames that arrived before were buffered by aiohttp, none is lost."""
-        self.last_frame = asyncio.get_running_loop().time()
+        self.started = self.last_frame = asyncio.get_running_loop().time()
         self.reader = asyncio.get_running_loop().create_task(self._read())
 
     def kill(self, reason: object) -> None:
