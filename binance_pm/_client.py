@@ -204,8 +204,11 @@ class Client:
         The listen key costs IP weight 1 per call on the futures host; a ``StreamGap`` after an
         interruption carries an ``account_info()`` snapshot (UID weight 5). See :class:`UserStream`.
         """
+        # The listen key lives on the futures host: a copy of the session aimed there shares the
+        # pool, clock and weight books. (Once the session routes /fapi by itself, pass it as is.)
+        futures = self._session.copy(base_url=self._futures_url)
         return UserStream(
-            session=self._session, snapshot=self.account.account_info, stream_url=self._stream_url,
+            session=futures, snapshot=self.account.account_info, stream_url=self._stream_url,
             heartbeat_timeout=heartbeat_timeout, keepalive_interval=keepalive_interval,
             rotate_after=rotate_after, close_listen_key=close_listen_key, backoff_cap=backoff_cap,
         )

@@ -178,8 +178,8 @@ class UserStream:
             self._route.reset(conn)
             conn.start()
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._guard(self._supervise())),
-                       loop.create_task(self._guard(self._keep_alive()))]
+        self._tasks = [loop.create_task(self._guard(self._supervise)),
+                       loop.create_task(self._guard(self._keep_alive))]
         return self
 
     async def __aexit__(
@@ -311,10 +311,14 @@ class UserStream:
             return None
         return result
 
-    async def _guard(self, work: Awaitable[None]) -> None:
-        """Run one of the stream's tasks; its failure (a refused API key, a bug) goes to the caller."""
+    async def _guard(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run one of the stream's tasks; its failure (a refused API key, a bug) goes to the caller.
+
+        Takes the function, not a coroutine: a task cancelled before it starts would leave a
+        coroutine made in advance never awaited (a RuntimeWarning).
+        """
         try:
-            await work
+            await work()
         except asyncio.CancelledError:
             raise
         except Exception as err:

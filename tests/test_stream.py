@@ -1,6 +1,6 @@
 """The user data stream through aiohttp against the simulator: events, faults, recovery, lifecycle.
 
-Short intervals (updates every 50 ms, a heartbeat timeout of half a second) keep each test within
+Short intervals (updates every 50 ms, heartbeat timeouts of 0.3-1 s) keep each test within
 a second or two; every recovery is checked to yield exactly one StreamGap with a snapshot.
 """
 
@@ -29,10 +29,14 @@ from binance_pm import (
 )
 from binance_pm.testing import FakeBinance, Fault
 
+from ._loopback import loopback_only
 from .conftest import ClientFactory
 
+pytestmark = pytest.mark.usefixtures("loopback_only")
+__all__ = ["loopback_only"]  # imported so that pytest finds the fixture here
+
 KEY_PATH = "/fapi/v1/listenKey"
-FAST: dict[str, Any] = {"heartbeat_timeout": 0.5}
+FAST: dict[str, Any] = {"heartbeat_timeout": 1.0}  # short, yet no false alarm under load
 
 
 @pytest_asyncio.fixture
@@ -298,7 +302,8 @@ async def test_iteration_ends_when_closed(client: Client, sim: FakeBinance) -> N
 
 async def test_rejected_api_key_raises_on_entry(sim: FakeBinance, make_client: ClientFactory) -> None:
     """An API key Binance refuses (-2015) raises from entering, promptly, leaving nothing open."""
-    client = make_client(api_key="not-a-key-of-this-account", stream_url=sim.stream.url)
+    client = make_client(api_key="not-a-key-of-this-account", futures_url=sim.base_url,
+                         stream_url=sim.stream.url)
     started = time.monotonic()
     with pytest.raises(AuthenticationError) as info:
         async with client.user_stream(**FAST):
@@ -311,7 +316,8 @@ async def test_rejected_api_key_raises_on_entry(sim: FakeBinance, make_client: C
 async def test_stream_used_before_entering() -> None:
     """Iterating a stream that was never entered is a clear error, not a hang."""
     async with FakeBinance() as sim, Client(api_key=sim.api_key, api_secret=sim.api_secret,
-                                            base_url=sim.base_url) as client:
+                                            base_url=sim.base_url, futures_url=sim.base_url,
+                                            stream_url=sim.stream.url) as client:
         with pytest.raises(RuntimeError):
             await anext(client.user_stream())
 
@@ -390,3 +396,39 @@ async def test_exit_while_reconnecting(client: Client, sim: FakeBinance) -> None
         started = time.monotonic()
     assert time.monotonic() - started < 1.0
     assert stream_tasks() == []
+
+
+async def test_listen_key_goes_to_the_futures_host(make_client: ClientFactory) -> None:
+    """Listen-key calls go to futures_url; the snapshot after a gap to base_url (the SAPI host)."""
+    async with FakeBinance() as fapi:
+        fapi.stream.cadence = 0.05
+        client = make_client(futures_url=fapi.base_url, stream_url=fapi.stream.url)
+        async with client.user_stream(**FAST) as stream:
+            await next_event(stream)
+            fapi.stream.drop()
+            _, gap = await until_gap(stream)
+        assert len(calls(fapi, "POST")) == 1
+        assert not any(r.path.startswith("/sapi") for r in fapi.requests)
+    assert isinstance(gap.snapshot, AccountInfo)
+
+
+async def test_refused_rotation_is_retried_without_gap(client: Client, sim: FakeBinance) -> None:
+    """The rotation's new connect refused: the old socket goes on, rotation is retried, no gap."""
+    sim.stream.cadence = None
+    sent: list[int] = []
+
+    async def produce() -> None:
+        for n in range(120):
+            if n == 5:
+                sim.stream.refuse(2)  # the first rotation, at 0.3 s, and its first retry
+            await sim.stream.push({"e": "seqTest", "E": 1, "n": n})
+            sent.append(n)
+            await asyncio.sleep(0.01)
+
+    async with client.user_stream(rotate_after=0.3, heartbeat_timeout=1.0) as stream:
+        producer = asyncio.ensure_future(produce())
+        got = await take(stream, 120)
+        await producer
+    assert [e.raw["n"] for e in got] == sent
+    assert sim.stream.connections_refused == 2
+    assert sim.stream.connections_opened >= 2  # a later rotation went through

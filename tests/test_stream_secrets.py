@@ -17,6 +17,11 @@ import pytest
 from binance_pm import AuthenticationError, Client, RetryPolicy, StreamGap
 from binance_pm.testing import FakeBinance
 
+from ._loopback import loopback_only
+
+pytestmark = pytest.mark.usefixtures("loopback_only")
+__all__ = ["loopback_only"]  # imported so that pytest finds the fixture here
+
 BAD_API_KEY = "api-key-that-must-not-leak-0123"
 
 
@@ -34,7 +39,8 @@ async def test_keys_never_logged_or_printed(caplog: pytest.LogCaptureFixture) ->
     keys: set[str] = set()
     async with FakeBinance() as sim, Client(
         api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url,
-        stream_url=sim.stream.url, retry=RetryPolicy(max_retries=1, base=0.001, cap=0.002),
+        futures_url=sim.base_url, stream_url=sim.stream.url,
+        retry=RetryPolicy(max_retries=1, base=0.001, cap=0.002),
     ) as client:
         sim.stream.cadence = 0.05
         stream = client.user_stream(heartbeat_timeout=0.5, keepalive_interval=0.2)
@@ -66,7 +72,7 @@ async def test_refused_api_key_error_is_clean() -> None:
     """Entry refused for the API key: the error, its chain and its traceback locals hold no key."""
     async with FakeBinance() as sim, Client(
         api_key=BAD_API_KEY, api_secret=sim.api_secret, base_url=sim.base_url,
-        stream_url=sim.stream.url,
+        futures_url=sim.base_url, stream_url=sim.stream.url,
     ) as client:
         with pytest.raises(AuthenticationError) as info:
             async with client.user_stream():

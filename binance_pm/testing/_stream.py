@@ -51,7 +51,7 @@ class StreamSim:
     """The user-data-stream side of :class:`FakeBinance` (``sim.stream``); see the module doc.
 
     ``pushed`` lists every event frame sent (once per push, whatever the number of connections);
-    ``connections_opened`` counts accepted connections.
+    ``connections_opened`` counts accepted connections, ``connections_refused`` refused ones.
     """
 
     def __init__(self, sim: FakeBinance) -> None:
@@ -61,6 +61,7 @@ class StreamSim:
         self.max_age: float | None = 24 * 3600.0
         self.pushed: list[str] = []
         self.connections_opened = 0
+        self.connections_refused = 0
         self._sockets: list[_Socket] = []
         self._refuse = 0
         self._loop_task: asyncio.Task[None] | None = None
@@ -154,9 +155,11 @@ class StreamSim:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self._refuse > 0:
             self._refuse -= 1
+            self.connections_refused += 1
             return web.Response(status=503, text="Service Unavailable")
         key = request.match_info["key"]
         if key != active_key(self._sim.state, self._sim.now_ms()):
+            self.connections_refused += 1
             return web.json_response({"code": -1125, "msg": "This listenKey does not exist."},
                                      status=400)
         ws = web.WebSocketResponse(autoping=True, timeout=1.0)
