@@ -18,7 +18,7 @@ __all__ = ["Connection", "open_connection"]
 log = logging.getLogger("binance_pm")
 
 # Seconds a polite close may wait for the server's close frame (a dead peer never sends one).
-CLOSE_GRACE_S = 1.0
+CLOSE_GRACE_S = 2.0
 _MAX_FRAME = 4 * 1024 * 1024
 
 

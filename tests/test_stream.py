@@ -117,7 +117,7 @@ async def test_abrupt_drop_recovered_with_one_gap(client: Client, sim: FakeBinan
 
 
 async def test_silent_socket_replaced(client: Client, sim: FakeBinance) -> None:
-    """Open but silent for heartbeat_timeout: aborted and replaced, one gap (silent)."""
+    """Open but silent (a dead peer) for heartbeat_timeout: aborted at once, replaced, one gap."""
     async with client.user_stream(heartbeat_timeout=0.3) as stream:
         await next_event(stream)
         sim.stream.go_silent()
@@ -126,7 +126,8 @@ async def test_silent_socket_replaced(client: Client, sim: FakeBinance) -> None:
         waited = time.monotonic() - went_silent
         await take(stream, 3)
     assert_repaired(gap, GapReason.SILENT)
-    assert 0.25 <= waited < 3.0
+    # Aborted, not closed politely: waiting for the dead peer's close frame would add 2 s.
+    assert 0.25 <= waited < 1.5
     assert sim.stream.connections_opened == 2
 
 

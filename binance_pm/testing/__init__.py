@@ -12,6 +12,10 @@
             sim.inject(Fault.status_code(503, execute=True, path="/sapi/v1/portfolio/repay"))
             ...
 
+The user data stream is served too: point ``futures_url`` at ``sim.base_url`` and ``stream_url`` at
+``sim.stream.url``, and drive the server side with ``sim.stream`` (:class:`StreamSim`: push risk
+events, drop or silence connections, expire the listen key).
+
 With pytest and pytest-asyncio installed, the ``fake_binance`` fixture gives a started simulator.
 """
 

@@ -8,7 +8,7 @@ seconds from ``sim.state.account``, pings every ``ping_interval`` seconds and cu
     await sim.stream.push_risk_level("MARGIN_CALL", uni_mmr="1.08")
     await sim.stream.push({"e": "uniMMRDrop", "E": sim.now_ms()})   # any raw event (or a str)
     sim.stream.drop()               # abort every connection (a reset, no close frame)
-    sim.stream.go_silent()          # keep the sockets open but send nothing, not even pings
+    sim.stream.go_silent()          # keep the sockets open but send and read nothing
     await sim.stream.expire_key()   # the key lapses: listenKeyExpired, then silence
     sim.stream.refuse(2)            # refuse the next two connects (HTTP 503)
     sim.stream.max_age = 1.0        # cut connections one second after they open
@@ -123,9 +123,12 @@ class StreamSim:
                 sock.transport.abort()
 
     def go_silent(self) -> None:
-        """The current connections stay open and send nothing more, pings included."""
+        """The current connections stay open but send nothing more, pings included, and read
+        nothing either (a close frame goes unanswered): a half-open socket to a dead peer."""
         for sock in self._sockets:
             sock.silent = True
+            if isinstance(sock.transport, asyncio.ReadTransport):
+                sock.transport.pause_reading()
 
     async def expire_key(self, *, notify: bool = True) -> None:
         """The listen key lapses now: PUT answers -1125, connects are refused, POST makes a new one.
