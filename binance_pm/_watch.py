@@ -81,10 +81,8 @@ async def _print_events(client: Client, args: argparse.Namespace) -> None:
 
 
 @asynccontextmanager
-async def _simulated_client() -> AsyncIterator[Client]:
-    from .testing import FakeBinance
-
-    async with FakeBinance() as sim, Client(
+async def _simulated_client(simulator: Any) -> AsyncIterator[Client]:
+    async with simulator() as sim, Client(
         api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url,
         futures_url=sim.base_url, stream_url=sim.stream.url,
     ) as client:
@@ -119,9 +117,9 @@ def _band(uni_mmr: Decimal) -> str | None:
     return None
 
 
-async def _watch(args: argparse.Namespace) -> None:
-    if args.simulator:
-        async with _simulated_client() as client:
+async def _watch(args: argparse.Namespace, simulator: Any = None) -> None:
+    if simulator is not None:
+        async with _simulated_client(simulator) as client:
             await _print_events(client, args)
         return
     api_key = os.environ.get("BINANCE_API_KEY")
@@ -145,8 +143,15 @@ class _UsageError(Exception):
 
 def run_watch(args: argparse.Namespace) -> int:
     """Run ``watch``; the exit code: 0 done, 1 an error, 2 usage, 130 interrupted."""
+    simulator: Any = None
+    if args.simulator:
+        # Imported before the loop starts: inside it, the import alone can outlast asyncio's
+        # 100 ms slow-step warning on a busy machine (python -X dev).
+        from .testing import FakeBinance
+
+        simulator = FakeBinance
     try:
-        asyncio.run(_watch(args))
+        asyncio.run(_watch(args, simulator))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except _UsageError as err:
