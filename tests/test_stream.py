@@ -433,3 +433,25 @@ async def test_refused_rotation_is_retried_without_gap(client: Client, sim: Fake
     assert [e.raw["n"] for e in got] == sent
     assert sim.stream.connections_refused == 2
     assert sim.stream.connections_opened >= 2  # a later rotation went through
+
+
+async def test_socket_host_refusing_tcp(
+    sim: FakeBinance, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing listens at stream_url: entering works, no exception escapes, retries are logged."""
+    async with FakeBinance() as gone:
+        dead_url = gone.stream.url
+    client = make_client(futures_url=sim.base_url, stream_url=dead_url)
+    async with client.user_stream(**FAST) as stream:
+        with pytest.raises(TimeoutError):
+            await next_event(stream, timeout=0.8)
+    failures = [r.getMessage() for r in caplog.records if "could not connect" in r.getMessage()]
+    assert len(failures) >= 2 and all("ClientConnectorError" in m for m in failures)
+    assert stream_tasks() == []
+
+
+async def test_with_options_copy_streams(client: Client, sim: FakeBinance) -> None:
+    """A with_options() copy keeps the futures and stream hosts."""
+    patient = client.with_options(max_wait=5)
+    async with patient.user_stream(**FAST) as stream:
+        assert isinstance(await next_event(stream), AccountUpdate)
