@@ -8,6 +8,7 @@ from ._catalogue import EarnAsset, EarnTransferType, FutureType, RepaySource, Tr
 from ._client import Client
 from ._clock import ServerClock
 from ._config import NOT_GIVEN, RetryPolicy, Timeout
+from ._endpoints import Endpoint, Param, Weight
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -55,6 +56,7 @@ from ._stream_models import (
     StreamGap,
     UnknownEvent,
 )
+from ._time import SystemTime, TimeSource
 from .limits import WeightKind, WeightsSnapshot, WeightUsage
 
 try:
@@ -84,6 +86,7 @@ __all__ = [
     "EarnAssetBalance",
     "EarnTransferType",
     "Ed25519Signer",
+    "Endpoint",
     "ExecutionUnknownError",
     "FutureType",
     "GapReason",
@@ -93,6 +96,7 @@ __all__ = [
     "InvalidResponseError",
     "MarginCallLevel",
     "NOT_GIVEN",
+    "Param",
     "PmLoan",
     "PortfolioMarginError",
     "RateLimitError",
@@ -110,13 +114,16 @@ __all__ = [
     "Signer",
     "SpanAccountInfo",
     "StreamGap",
+    "SystemTime",
     "TieredCollateralRate",
+    "TimeSource",
     "Timeout",
     "TimestampError",
     "TransferSide",
     "TransportError",
     "UnknownEvent",
     "UserStream",
+    "Weight",
     "WeightKind",
     "WeightUsage",
     "WeightsSnapshot",

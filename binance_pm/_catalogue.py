@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from ._endpoints import Endpoint, Param, Weight, choice
+from ._pools import WeightKind
 from ._validate import decimal_in, enum_subset, flag, int_in, positive_decimal, text, time_ms
-from .limits import WeightKind
 
 __all__ = [
     "ACCOUNT_INFO",

@@ -2,41 +2,54 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import aiohttp
+from yarl import URL
 
 from ._account import Account
 from ._clock import ServerClock
-from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout
+from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout, as_timeout
 from ._constants import (
+    CLOCK_RESYNC_INTERVAL_S,
     DEFAULT_API_WEIGHT_LIMIT,
     DEFAULT_BASE_URL,
+    DEFAULT_FUTURES_URL,
+    DEFAULT_FUTURES_WEIGHT_LIMIT,
     DEFAULT_IP_WEIGHT_LIMIT,
+    DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_WAIT_S,
     DEFAULT_POOL_SIZE,
     DEFAULT_RECV_WINDOW_MS,
     DEFAULT_UID_WEIGHT_LIMIT,
     DEFAULT_WEIGHT_WINDOW_S,
 )
+from ._endpoints import Endpoint
+from ._limiter import WeightLimiter, WeightsSnapshot
 from ._market import Market
+from ._pools import default_pools
 from ._secret import Secret
-from ._session import Session
+from ._session import SERVER_TIME, Session, parse_server_time
 from ._signing import HmacSigner, Signer, load_private_key
+from ._stores import InMemoryWindowStore, WindowStore
 from ._stream import UserStream
-from ._validate import check_recv_window
-from .limits import InMemoryWindowStore, WeightKind, WeightLimiter, WeightsSnapshot, WindowStore
+from ._time import SYSTEM_TIME, TimeSource
+from ._validate import check_max_wait, check_recv_window
 
 __all__ = ["Client"]
 
+T = TypeVar("T")
+
 _DEFAULT_TIMEOUT = Timeout()
 _DEFAULT_RETRY = RetryPolicy()
+
+
+def _as_is(data: Any) -> Any:
+    return data
 
 
 def _printable_ascii(value: object) -> bool:
@@ -53,9 +66,11 @@ class Client:
         async with Client(api_key=KEY, api_secret=SECRET) as client:
             loan = await client.account.pm_loan()
 
-    Give ``api_secret`` for an HMAC key, or ``private_key`` (PEM bytes/text or a path, with
-    ``private_key_passphrase`` if encrypted) for an Ed25519 or RSA key. ``session`` lets you share
-    your own ``aiohttp.ClientSession``; the client then never closes it.
+    Give ``api_secret`` for an HMAC key, ``private_key`` (PEM bytes/text or a path, with
+    ``private_key_passphrase`` if encrypted) for an Ed25519 or RSA key, or ``signer`` (any object
+    with ``sign(payload: bytes) -> str``, e.g. a key held in an HSM or a KMS). ``session`` lets
+    you share your own ``aiohttp.ClientSession``; the client then never closes it.
+    ``time_source`` (monotonic, wall, sleep) is where every part of the client reads the time.
     """
 
     def __init__(
@@ -65,8 +80,9 @@ class Client:
         api_secret: str | None = None,
         private_key: bytes | str | os.PathLike[str] | None = None,
         private_key_passphrase: bytes | str | None = None,
+        signer: Signer | None = None,
         base_url: str = DEFAULT_BASE_URL,
-        futures_url: str = "https://fapi.binance.com",
+        futures_url: str = DEFAULT_FUTURES_URL,
         stream_url: str = "wss://fstream.binance.com",
         recv_window: int = DEFAULT_RECV_WINDOW_MS,
         timeout: Timeout | float = _DEFAULT_TIMEOUT,
@@ -75,14 +91,14 @@ class Client:
         uid_weight_limit: int = DEFAULT_UID_WEIGHT_LIMIT,
         ip_weight_limit: int = DEFAULT_IP_WEIGHT_LIMIT,
         api_weight_limit: int = DEFAULT_API_WEIGHT_LIMIT,
+        futures_weight_limit: int = DEFAULT_FUTURES_WEIGHT_LIMIT,
         weight_window_s: float = DEFAULT_WEIGHT_WINDOW_S,
         limiter_store: WindowStore | None = None,
         max_wait: float = DEFAULT_MAX_WAIT_S,
         pool_size: int = DEFAULT_POOL_SIZE,
-        clock_resync_s: float = 300.0,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
+        max_body: int = DEFAULT_MAX_BODY_BYTES,
+        clock_resync_s: float = CLOCK_RESYNC_INTERVAL_S,
+        time_source: TimeSource = SYSTEM_TIME,
         rng: random.Random | None = None,
     ) -> None:
         # Rebind the key material first: a traceback rendered with its frames' locals (e.g.
@@ -91,9 +107,10 @@ class Client:
         key_box = None if private_key is None else Secret(private_key)
         pass_box = None if private_key_passphrase is None else Secret(private_key_passphrase)
         api_secret = private_key = private_key_passphrase = None
-        if secret_box is not None and key_box is not None:
-            raise ValueError("give either api_secret or private_key, not both")
-        signer: Signer | None = None
+        if sum(x is not None for x in (secret_box, key_box, signer)) > 1:
+            raise ValueError("give one of api_secret, private_key or signer")
+        if signer is not None and not isinstance(signer, Signer):
+            raise TypeError(f"signer must have a sign(payload: bytes) -> str method, not {signer!r}")
         if secret_box is not None:
             if not _printable_ascii(secret_box.reveal()):
                 raise ValueError("api_secret must be a non-empty printable ASCII string")
@@ -102,50 +119,43 @@ class Client:
             signer = load_private_key(key_box, pass_box)
         if api_key is not None and not _printable_ascii(api_key):
             raise ValueError("api_key must be a non-empty printable ASCII string")
-        if not base_url.startswith(("https://", "http://")):
-            raise ValueError(f"base_url must start with https:// or http://, got {base_url!r}")
-        if not futures_url.startswith(("https://", "http://")):
-            raise ValueError(f"futures_url must start with https:// or http://, got {futures_url!r}")
-        if not stream_url.startswith(("wss://", "ws://")):
+        urls = {"api": _check_url("base_url", base_url), "sapi": _check_url("base_url", base_url),
+                "fapi": _check_url("futures_url", futures_url)}
+        if not isinstance(stream_url, str) or not stream_url.startswith(("wss://", "ws://")):
             raise ValueError(f"stream_url must start with wss:// or ws://, got {stream_url!r}")
-        # The /fapi host of the listen key; until the session routes per family it is kept here.
-        self._futures_url = futures_url.rstrip("/")
         self._stream_url = stream_url.rstrip("/")
-        timeout = _as_timeout(timeout)
-        max_wait = _check_max_wait(max_wait)
-        if pool_size < 1:
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
             raise ValueError("pool_size must be at least 1")
-        clock = ServerClock(
-            fetch=self._fetch_time, resync_interval=clock_resync_s, monotonic=monotonic,
-            wall=wall_clock,
+        if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1024:
+            raise ValueError("max_body must be at least 1024 bytes")
+        if not isinstance(time_source, TimeSource):
+            raise TypeError("time_source must have monotonic(), wall() and sleep()")
+        clock = ServerClock(time=time_source, resync_interval=clock_resync_s)
+        pools = default_pools(
+            uid=uid_weight_limit, ip=ip_weight_limit, api=api_weight_limit,
+            futures=futures_weight_limit, window_s=weight_window_s,
         )
         limiter = WeightLimiter(
             now_ms=clock.now_ms,
             store=limiter_store if limiter_store is not None else InMemoryWindowStore(),
-            limits={
-                WeightKind.UID: uid_weight_limit,
-                WeightKind.IP: ip_weight_limit,
-                WeightKind.API: api_weight_limit,
-            },
-            window_s=weight_window_s,
             edge_ms=clock.edge_ms,
-            sleep=sleep,
-            monotonic=monotonic,
         )
         self._session = Session(
-            base_url=base_url.rstrip("/"),
+            urls=urls,
             api_key=api_key,
             signer=signer,
             limiter=limiter,
             clock=clock,
+            pools=pools,
             recv_window=check_recv_window(recv_window),
-            timeout=timeout,
+            timeout=as_timeout(timeout),
             retry=retry,
-            max_wait=max_wait,
+            max_wait=check_max_wait(max_wait),
             http=session,
             owns_http=session is None,
             pool_size=pool_size,
-            sleep=sleep,
+            max_body=max_body,
+            time=time_source,
             rng=rng if rng is not None else random.Random(),
         )
         self._bind(self._session)
@@ -174,15 +184,15 @@ class Client:
         if recv_window is not NOT_GIVEN:
             changes["recv_window"] = check_recv_window(recv_window)
         if timeout is not NOT_GIVEN:
-            changes["timeout"] = _as_timeout(timeout)
+            changes["timeout"] = as_timeout(timeout)
         if retry is not NOT_GIVEN:
             if not isinstance(retry, RetryPolicy):
                 raise TypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
             changes["retry"] = retry
         if max_wait is not NOT_GIVEN:
-            changes["max_wait"] = _check_max_wait(max_wait)
+            changes["max_wait"] = check_max_wait(max_wait)
         copy = object.__new__(Client)
-        copy._futures_url, copy._stream_url = self._futures_url, self._stream_url
+        copy._stream_url = self._stream_url
         copy._bind(self._session.copy(**changes))
         return copy
 
@@ -201,26 +211,33 @@ class Client:
                 async for event in stream:  # AccountUpdate | RiskLevelChange | StreamGap | UnknownEvent
                     ...
 
-        The listen key costs IP weight 1 per call on the futures host; a ``StreamGap`` after an
-        interruption carries an ``account_info()`` snapshot (UID weight 5). See :class:`UserStream`.
+        The listen key costs weight 1 in the ``/fapi`` IP pool of ``futures_url`` per call; a
+        ``StreamGap`` after an interruption carries an ``account_info()`` snapshot (UID weight 5).
+        The socket goes to ``stream_url``. See :class:`UserStream`.
         """
-        # The listen key lives on the futures host: a copy of the session aimed there shares the
-        # pool, clock and weight books. (Once the session routes /fapi by itself, pass it as is.)
-        futures = self._session.copy(base_url=self._futures_url)
+        if self._session.is_closed():
+            raise RuntimeError("this binance_pm client is closed")
         return UserStream(
-            session=futures, snapshot=self.account.account_info, stream_url=self._stream_url,
+            session=self._session, snapshot=self.account.account_info, stream_url=self._stream_url,
             heartbeat_timeout=heartbeat_timeout, keepalive_interval=keepalive_interval,
             rotate_after=rotate_after, close_listen_key=close_listen_key, backoff_cap=backoff_cap,
         )
-
-    async def _fetch_time(self) -> int:
-        return await self._session.fetch_server_time()
 
     def __repr__(self) -> str:
         session = getattr(self, "_session", None)  # absent if __init__ failed
         if session is None:
             return "Client(<not initialised>)"
-        return f"Client(base_url={session.base_url!r}, closed={session.is_closed()})"
+        return f"Client(base_url={session.urls['sapi']!r}, closed={session.is_closed()})"
+
+    @property
+    def base_url(self) -> str:
+        """The host of ``/api`` and ``/sapi`` calls (read-only: build another client to change it)."""
+        return self._session.urls["sapi"]
+
+    @property
+    def futures_url(self) -> str:
+        """The host of ``/fapi`` calls (the user data stream's listen key)."""
+        return self._session.urls["fapi"]
 
     @property
     def weights(self) -> WeightsSnapshot:
@@ -236,9 +253,44 @@ class Client:
     def closed(self) -> bool:
         return self._session.is_closed()
 
-    async def server_time(self) -> int:
+    async def server_time(
+        self,
+        *,
+        timeout: Timeout | float | NotGivenType = NOT_GIVEN,
+        max_wait: float | NotGivenType = NOT_GIVEN,
+    ) -> int:
         """Binance server time in epoch ms (``GET /api/v3/time``, weight 1 in the /api pool)."""
-        return await self._session.fetch_server_time()
+        return await self._session.request(
+            SERVER_TIME, {}, parse_server_time, timeout=timeout, max_wait=max_wait
+        )
+
+    async def request(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, object] | None = None,
+        *,
+        parse: Callable[[Any], T] = _as_is,
+        recv_window: int | NotGivenType = NOT_GIVEN,
+        timeout: Timeout | float | NotGivenType = NOT_GIVEN,
+        max_wait: float | NotGivenType = NOT_GIVEN,
+    ) -> T:
+        """Send any Binance REST call through this client's pipeline: the same signing, clock,
+        weight books, retries and error mapping as the built-in endpoints.
+
+        ::
+
+            ACCOUNT = Endpoint("spot_account", "GET", "/api/v3/account", Weight(WeightKind.API, 20))
+            data = await client.request(ACCOUNT)              # the JSON, amounts as Decimal
+
+        ``params`` uses the spec's Python parameter names; ``parse`` turns the JSON into your type.
+        ``/api`` and ``/sapi`` go to ``base_url``, ``/fapi`` to ``futures_url``.
+        """
+        if not isinstance(endpoint, Endpoint):
+            raise TypeError(f"endpoint must be an Endpoint, not {type(endpoint).__name__}")
+        return await self._session.request(
+            endpoint, params or {}, parse, recv_window=recv_window, timeout=timeout,
+            max_wait=max_wait,
+        )
 
     async def close(self) -> None:
         """Release the connection pool (unless it is the caller's). Idempotent."""
@@ -256,15 +308,13 @@ class Client:
         await self.close()
 
 
-def _check_max_wait(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValueError(f"max_wait must be a non-negative number of seconds, got {value!r}")
-    return float(value)
-
-
-def _as_timeout(value: object) -> Timeout:
-    if isinstance(value, Timeout):
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"timeout must be seconds or a Timeout, not {type(value).__name__}")
-    return Timeout(total=float(value), connect=min(float(value), 5.0))
+def _check_url(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        raise ValueError(f"{name} must start with https:// or http://, got {value!r}")
+    try:
+        url = URL(value)
+    except ValueError:
+        url = None
+    if url is None or not url.host or url.query_string or url.fragment:
+        raise ValueError(f"{name} must be a URL with a host and no query, got {value!r}")
+    return value.rstrip("/")

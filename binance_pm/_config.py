@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import random
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal
 
 import attrs
 
@@ -16,10 +16,7 @@ from ._constants import (
     DEFAULT_TOTAL_TIMEOUT_S,
 )
 
-__all__ = ["NOT_GIVEN", "NotGiven", "RetryPolicy", "Timeout", "resolve"]
-
-T = TypeVar("T")
-
+__all__ = ["NOT_GIVEN", "NotGiven", "NotGivenType", "RetryPolicy", "Timeout", "as_timeout"]
 
 class NotGiven(enum.Enum):
     """Marks a per-call argument the caller left out (so None can mean something else)."""
@@ -34,10 +31,6 @@ NOT_GIVEN: Final = NotGiven.NOT_GIVEN
 NotGivenType = Literal[NotGiven.NOT_GIVEN]
 
 
-def resolve(value: T | NotGivenType, default: T) -> T:
-    return default if value is NOT_GIVEN else value
-
-
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not value > 0:
         raise ValueError(f"{attribute.name} must be positive, got {value}")
@@ -49,6 +42,18 @@ class Timeout:
 
     total: float = attrs.field(default=DEFAULT_TOTAL_TIMEOUT_S, validator=_positive)
     connect: float = attrs.field(default=DEFAULT_CONNECT_TIMEOUT_S, validator=_positive)
+
+
+def as_timeout(value: object) -> Timeout:
+    """The one coercion for ``timeout=`` (constructor, ``with_options`` and per call): a
+    ``Timeout`` as is, or seconds for the whole attempt with connecting capped at the default 5 s."""
+    if isinstance(value, Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"timeout must be seconds or a Timeout, not {type(value).__name__}")
+    if not (value > 0 and value != float("inf")):
+        raise ValueError(f"timeout must be a positive number of seconds, got {value!r}")
+    return Timeout(total=float(value), connect=min(float(value), DEFAULT_CONNECT_TIMEOUT_S))
 
 
 @attrs.frozen

@@ -1,8 +1,15 @@
 """Declarative endpoint specs: what the session needs to know about each call, and nothing else.
 
-A spec names the HTTP method and path, its weight (kind and amount), whether it is signed and
-idempotent, and its parameters: the Python name, Binance's name, whether required, and a check.
-Parameter order in a spec is the order on the wire.
+A spec names the HTTP method and path (whose first segment, ``api``/``sapi``/``fapi``, is its API
+family and so its host and weight pools), its weight, whether it is signed and idempotent, and its
+parameters: the Python name, Binance's name, whether required, and a check. Parameter order in a
+spec is the order on the wire.
+
+These are public so any Binance REST call can go through the client's pipeline::
+
+    ACCOUNT = Endpoint("spot_account", "GET", "/api/v3/account", Weight(WeightKind.API, 20),
+                       params=(Param("omit_zero", "omitZeroBalances"),))
+    data = await client.request(ACCOUNT, {"omit_zero": True})
 """
 
 from __future__ import annotations
@@ -13,16 +20,22 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from ._encoding import encode_pairs
+from ._pools import WeightKind
 from ._validate import Check, enum_of
-from .limits import WeightKind, bucket_key
 
 __all__ = ["Endpoint", "Param", "Weight"]
 
 
 @attrs.frozen
 class Weight:
+    """``amount`` of weight in the budget of ``kind`` (UID or IP on /sapi, API on /api, IP on /fapi)."""
+
     kind: WeightKind
     amount: int
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount < 0:
+            raise ValueError(f"weight amount must be a non-negative int, got {self.amount!r}")
 
 
 @attrs.frozen
@@ -37,32 +50,47 @@ class Param:
 
 @attrs.frozen
 class Endpoint:
-    """One REST call. ``weight_rule`` picks the weight from the parameters when it varies."""
+    """One REST call.
+
+    ``signed``: timestamp, recvWindow and signature are added. ``idempotent`` (default: GET, PUT
+    and DELETE are, POST is not) decides whether a call that may have reached Binance is retried.
+    ``api_key``: the ``X-MBX-APIKEY`` header is required. ``clock``: the call needs Binance's clock
+    (only the server-time call itself does not). ``weight_rule`` picks the weight from the
+    arguments when it varies.
+    """
 
     name: str
     method: str
     path: str
     weight: Weight
     signed: bool = True
-    idempotent: bool | None = None  # default: GET and DELETE are, POST is not
+    idempotent: bool | None = None
     recv_window: bool = True  # sends recvWindow (signed calls only)
     params: tuple[Param, ...] = ()
     weight_rule: Callable[[Mapping[str, object]], Weight] | None = None
+    api_key: bool = True
+    clock: bool = True
     _by_name: Mapping[str, Param] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
+        if not self.path.startswith("/") or self.path.count("/") < 2:
+            raise ValueError(f"path must look like /family/..., got {self.path!r}")
         object.__setattr__(self, "_by_name", {p.name: p for p in self.params})
         if self.idempotent is None:
-            object.__setattr__(self, "idempotent", self.method in ("GET", "DELETE"))
+            object.__setattr__(self, "idempotent", self.method in ("GET", "PUT", "DELETE"))
+
+    @property
+    def family(self) -> str:
+        """The API family, the path's first segment: ``api``, ``sapi``, ``fapi``, ..."""
+        return self.path.split("/", 2)[1]
 
     @property
     def is_idempotent(self) -> bool:
         return bool(self.idempotent)
 
-    def costs(self, args: Mapping[str, object]) -> tuple[tuple[WeightKind, str, int], ...]:
-        """(kind, bucket, amount) for the limiter."""
-        w = self.weight_rule(args) if self.weight_rule is not None else self.weight
-        return ((w.kind, bucket_key(w.kind, self.path), w.amount),)
+    def weight_for(self, args: Mapping[str, object]) -> Weight:
+        """The weight of a call with ``args``."""
+        return self.weight_rule(args) if self.weight_rule is not None else self.weight
 
     def encode(self, args: Mapping[str, object]) -> str:
         """Validate ``args`` (Python names; None means "not sent") and return the encoded query."""

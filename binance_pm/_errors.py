@@ -15,11 +15,20 @@
      +-- InvalidResponseError     a 2xx body that cannot be read as the endpoint's result
 
 No exception text ever carries the query string: it holds the signature and the timestamp.
+Messages and headers are scrubbed of anything an echoing proxy could hand back (a ``signature=``
+value, an ``X-MBX-APIKEY`` value, cookies), so an exception can be logged, pickled to another
+process or stored without carrying a credential or a replayable signed request.
+
+Every exception pickles with all its attributes (a ``ProcessPoolExecutor`` worker's error reaches
+the parent intact): unpickling restores ``args`` and the instance dict without calling
+``__init__``, whose keyword-only arguments the default exception pickling cannot pass.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from typing import Any
 
 __all__ = [
     "APIError",
@@ -36,8 +45,51 @@ __all__ = [
 ]
 
 
+# A signed query's signature, also percent-encoded (a page quoting the URL), and an API-key header
+# a proxy's debug page may echo: replayable within recvWindow, or a credential outright.
+_SIGNATURE = re.compile(r"(signature(?:=|%3D))[^&\s\"'<>;,]+", re.IGNORECASE)
+_API_KEY = re.compile(r"(x-mbx-apikey[\"']?\s*[:=]\s*[\"']?)[^\s\"'<>;,&]+", re.IGNORECASE)
+# Response headers that carry credentials or session state, not facts about the call.
+_DROPPED_HEADERS = frozenset(
+    {"authorization", "cookie", "proxy-authorization", "set-cookie", "x-mbx-apikey"}
+)
+
+
+def _scrub(text: str) -> str:
+    """``text`` with any signature or API-key value replaced by ``<redacted>``."""
+    if "signature" in text.lower() or "apikey" in text.lower():  # the common case: no regex
+        text = _SIGNATURE.sub(r"\1<redacted>", text)
+        text = _API_KEY.sub(r"\1<redacted>", text)
+    return text
+
+
+def _safe_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Response headers as a plain dict, minus credentials, with echoed signatures redacted
+    (a proxy's ``Location`` may quote the signed URL)."""
+    return {
+        name: _scrub(value)
+        for name, value in (headers or {}).items()
+        if name.lower() not in _DROPPED_HEADERS
+    }
+
+
+def _restore(cls: type[BinanceError], args: tuple[Any, ...]) -> BinanceError:
+    """Unpickle: the exception without ``__init__``; pickle then restores its ``__dict__``."""
+    err = cls.__new__(cls, *args)
+    err.args = args
+    return err
+
+
 class BinanceError(Exception):
     """Root of every exception binance_pm raises after arguments were accepted."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(_scrub(a) if isinstance(a, str) else a for a in args))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default, cls(*args), fails for subclasses with required keyword-only arguments.
+        # __cause__ and the traceback stay behind, as with any pickled exception.
+        return _restore, (type(self), self.args), self.__dict__
 
 
 class APIError(BinanceError):
@@ -57,12 +109,12 @@ class APIError(BinanceError):
         path: str = "",
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.message = message
+        self.message = message = _scrub(message)
         self.status = status
         self.code = code
         self.method = method
         self.path = path
-        self.headers: Mapping[str, str] = dict(headers or {})
+        self.headers: Mapping[str, str] = _safe_headers(headers)
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -111,7 +163,7 @@ class RateLimitError(BinanceError):
         status: int | None = None,
         code: int | None = None,
     ) -> None:
-        self.message = message
+        self.message = message = _scrub(message)
         self.retry_after = retry_after
         self.banned = banned
         self.status = status
@@ -141,7 +193,7 @@ class ExecutionUnknownError(BinanceError):
         status: int | None = None,
         code: int | None = None,
     ) -> None:
-        self.message = message
+        self.message = message = _scrub(message)
         self.method = method
         self.path = path
         self.status = status

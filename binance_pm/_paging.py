@@ -15,6 +15,11 @@ of Binance's answer (the docs' examples are newest first) does not matter.
   days: the retail PM endpoint caps its range there, and shorter windows are valid either way.
 
 Every request goes through the session, so the weight limiter paces the walk.
+
+A server that ignores the range or the page number would make either walk ask the same question
+for ever (the whole IP budget, nothing yielded). So every further request must make progress: an
+interest page must narrow the range, a repay page must bring a row not seen in this window;
+otherwise the walk ends with :class:`InvalidResponseError` after at most one wasted request.
 """
 
 from __future__ import annotations
@@ -93,10 +98,18 @@ async def iter_repay_history(
     carried: set[Hashable] = set()
     for lo, hi in windows(start_ms, end_ms, span_ms):
         rows: list[RepayRecord] = []
+        seen: set[Hashable] = set()
         current = 1
         while True:
             page = await fetch(lo, hi, current, size)
             rows.extend(page.rows)
+            fresh = {_repay_key(r) for r in page.rows} - seen
+            if page.rows and not fresh:  # page ``current`` repeats earlier ones: ignored paging
+                raise InvalidResponseError(
+                    f"repay_history: page {current} of [{lo}, {hi}] holds only rows already "
+                    "read; the server ignored the page number, stopping"
+                )
+            seen |= fresh
             if len(page.rows) < size or current * size >= page.total:
                 break
             current += 1
@@ -119,7 +132,15 @@ async def iter_interest_history(
             rows.extend(page)
             if len(page) < size:
                 break
-            a, b = _narrow(page, a, b)
+            na, nb = _narrow(page, a, b)
+            # Each request must ask for a strictly smaller part of the last range, or the same
+            # full page comes back for ever (a server or proxy that ignores the time range).
+            if not a <= na <= nb <= b or (na, nb) == (a, b):
+                raise InvalidResponseError(
+                    f"interest_history: a full page for [{a}, {b}] leaves [{na}, {nb}] to read; "
+                    "the server ignored the time range, stopping"
+                )
+            a, b = na, nb
         out, carried = _emit(rows, _interest_key, lambda r: r.interest_accrued_time, carried, hi)
         for row in out:
             yield row

@@ -1,20 +1,32 @@
-"""Session: the one place a request is built, throttled, signed, sent, retried and interpreted.
+"""Session: the one place a request is prepared, throttled, signed, sent, retried and interpreted.
 
-``Session.request(spec, args, parse)`` runs named stages:
-encode (validate + percent-encode once) -> sync clock -> reserve weight -> sign -> send ->
-reconcile weight -> interpret status/body -> parse the model. Endpoint code knows none of this.
+``Session.request(spec, args, parse)`` passes every call, server time included, through named
+stages, each a small method:
+
+    prepare   validate and encode the arguments once; pick host, weight pools and limits
+    clock     wait for a server-time sample if the estimate can't be trusted (shared by callers)
+    reserve   wait for weight (holding no connection slot), then hold a slot and the weight;
+              the weight is given back unless the request was sent
+    sign      timestamp, recvWindow and signature on the encoded query, once a slot is held
+    send      the only aiohttp call, inside one error mapping that tells "never left" from
+              "may have reached Binance"
+    settle    tell the weight books what the server counted (a failure there is logged: the
+              answer is known and is returned)
+    interpret status and body -> a result, a wait and another attempt, or an exception
+    parse     the endpoint's model; any failure names the endpoint
+
+Endpoint code knows none of this.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
-import time
-from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal, InvalidOperation
-from json.scanner import make_scanner
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any, NamedTuple, NoReturn, TypeVar
 
 import aiohttp
@@ -22,11 +34,11 @@ import attrs
 from yarl import URL
 
 from ._clock import ServerClock
-from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout
-from ._constants import DEFAULT_BAN_S, DEFAULT_MAX_WAIT_S, DEFAULT_POOL_SIZE, HEADER_API_KEY
+from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout, as_timeout
+from ._constants import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_WAIT_S, DEFAULT_POOL_SIZE, HEADER_API_KEY
 from ._deadline import Deadlines
 from ._encoding import quote_value
-from ._endpoints import Endpoint
+from ._endpoints import Endpoint, Weight
 from ._errors import (
     BinanceError,
     ExecutionUnknownError,
@@ -35,90 +47,84 @@ from ._errors import (
     TransportError,
     api_error,
 )
-from ._gate import Gate
-from ._retry import outcome_unknown, parse_retry_after, should_retry
-from ._signing import HmacSigner, Signer
-from ._validate import check_recv_window
-from .limits import Reservation, WeightKind, WeightLimiter
+from ._limiter import Charge, Reservation, WeightLimiter
+from ._pools import Pool, WeightKind
+from ._retry import backoff_wait, clamp_retry_after, outcome_unknown, rate_limit_wait, should_retry
+from ._signing import Signer
+from ._time import SYSTEM_TIME, TimeSource
+from ._validate import check_max_wait, check_recv_window
 
-__all__ = ["Session"]
+__all__ = ["SERVER_TIME", "Session", "parse_server_time"]
 
 log = logging.getLogger("binance_pm")
 T = TypeVar("T")
 
 _EXCERPT = 200
 
+SERVER_TIME = Endpoint(
+    "server_time", "GET", "/api/v3/time", Weight(WeightKind.API, 1),
+    signed=False, api_key=False, clock=False,
+)
 
-class _Response(NamedTuple):  # a tuple: the cheapest record to build once per response
+# aiohttp's exceptions for a request that never left this machine: no connection was made (refused,
+# DNS, TLS, a certificate or fingerprint mismatch, connect timeout) or the URL could not be built.
+_NOT_SENT: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
+    aiohttp.ServerFingerprintMismatch,
+    aiohttp.InvalidURL,
+)
+# Everything else aiohttp (or the socket under it) raises once the request was handed over.
+_MAYBE_SENT: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError, ValueError)
+
+_JSON = json.JSONDecoder(parse_float=Decimal)
+
+
+class _Response(NamedTuple):
     status: int
     headers: Mapping[str, str]
     body: bytes
 
 
-Costs = tuple[tuple[WeightKind, str, int], ...]
-
-
-@attrs.frozen
-class _Prepared:
-    """The parts of one endpoint's requests that never change on this session, built once.
-
-    ``costs`` is None when the weight depends on the arguments; ``bare`` says that calling with
-    no arguments is valid, so its query is the empty string.
-    """
-
-    spec: Endpoint
-    costs: Costs | None
-    bare: bool
-
-
 class _NotSent(Exception):
-    """The request never left this machine (connect/DNS/TLS failure): always safe to retry."""
+    """The request never left this machine: always safe to send again."""
 
 
 class _MaybeSent(Exception):
-    """The request may have reached the server (reset, timeout, truncated response)."""
+    """The request may have reached Binance (reset, timeout, truncated answer)."""
+
+
+@attrs.frozen
+class _Call:
+    """One call, prepared once and reused by every attempt."""
+
+    spec: Endpoint
+    query: str
+    base: str
+    recv_window: int
+    timeout: Timeout
+    deadline: float  # time-source monotonic: no wait may end after it (max_wait)
+    charges: tuple[Charge, ...]
+    scopes: tuple[str, ...]  # what a 429 or a ban on this call blocks
+
+    def where(self) -> str:
+        return f"{self.spec.method} {self.spec.path}"
+
+
+@attrs.define
+class _Ticket:
+    """A held reservation; ``sent`` once the request was handed to aiohttp."""
+
+    reservation: Reservation
+    now_ms: int
+    sent: bool = False
+    headers: Mapping[str, str] | None = None
 
 
 def _describe(err: BaseException) -> str:
-    # aiohttp's texts name host and port, never our query; keep it to the type and that text.
-    text = str(err).split("?", 1)[0]
+    # aiohttp's texts may hold the URL with its signed query: keep the type and what precedes "?".
+    text = str(err).split("?", 1)[0].strip()
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
-
-
-# json.loads(..., parse_float=Decimal) builds a new JSONDecoder on every call; build it once.
-_JSON = json.JSONDecoder(parse_float=Decimal)
-# The C scanner under JSONDecoder.decode's two Python layers (JSONDecoder builds its own the same
-# way; typeshed types the argument as a scanner, CPython reads the decoder's settings from it).
-_SCAN = make_scanner(_JSON)  # type: ignore[arg-type]
-_JSON_SPACE = " \t\n\r"
-
-
-def _decode(body: bytes) -> Any:
-    """JSON with exact decimals; raises ValueError on anything that is not JSON.
-
-    The same steps as ``json.loads(body, parse_float=Decimal)``: detect UTF-8/16/32, decode with
-    ``surrogatepass``, parse, refuse anything but JSON whitespace after the value.
-    """
-    if len(body) > 1 and body[0] == 0x7B and body[1]:  # '{' then not NUL: what detect_encoding
-        text = body.decode("utf-8", "surrogatepass")  # calls UTF-8, without it
-        try:
-            value, end = _SCAN(text, 0)
-        except StopIteration as err:
-            raise ValueError("not a JSON value") from err
-        if end != len(text) and text[end:].lstrip(_JSON_SPACE):
-            raise ValueError("extra data after the JSON value")
-        return value
-    return _JSON.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
-
-
-# What aiohttp raises for a request that failed on the way; _failure says whether it left.
-_TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError, ValueError)
-
-
-def _failure(err: BaseException) -> _NotSent | _MaybeSent:
-    if isinstance(err, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-        return _NotSent(_describe(err))  # no connection, so nothing was sent
-    return _MaybeSent(_describe(err))
 
 
 def _excerpt(body: bytes) -> str:
@@ -126,15 +132,24 @@ def _excerpt(body: bytes) -> str:
     return " ".join(text.split()) or "(empty body)"
 
 
+def _decode(body: bytes) -> Any:
+    """JSON with exact decimals; ValueError for anything that is not (deep nesting included)."""
+    try:
+        return _JSON.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
+    except (ValueError, RecursionError, ArithmeticError) as err:
+        raise ValueError(f"not JSON ({type(err).__name__})") from None
+
+
 @attrs.define(repr=False)
 class Session:
     """Owns the HTTP session, clock and limiter of one client (shared by ``with_options`` copies)."""
 
-    base_url: str
+    urls: Mapping[str, str]  # API family -> base URL
     api_key: str | None
     signer: Signer | None
     limiter: WeightLimiter
     clock: ServerClock
+    pools: Mapping[tuple[str, WeightKind], Pool]
     recv_window: int
     timeout: Timeout
     retry: RetryPolicy
@@ -142,41 +157,24 @@ class Session:
     http: aiohttp.ClientSession | None = None
     owns_http: bool = True
     pool_size: int = DEFAULT_POOL_SIZE
-    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+    max_body: int = DEFAULT_MAX_BODY_BYTES
+    time: TimeSource = SYSTEM_TIME
     rng: random.Random = attrs.field(factory=random.Random)
     closed: bool = False
-    _gate: Gate | None = None  # at most pool_size requests hold weight and a connection
-    # A with_options() copy sends through its root's HTTP session and in-flight gate.
+    # A with_options() copy sends through its root's HTTP session, slots and deadlines.
     _root: Session | None = None
-    _headers: dict[str, str] = attrs.field(factory=dict)
-    _timeouts: _Timeouts = attrs.field(init=False)
-    _deadlines: Deadlines = attrs.field(init=False, factory=Deadlines)
-    # id(spec) -> its constant parts (the entry keeps the spec alive, so an id is never reused).
-    _prepared: dict[int, _Prepared] = attrs.field(init=False, factory=dict)
-    # (scheme, authority, path prefix) of base_url, and the base_url they were taken from.
-    _origin: tuple[str, str, str] | None = attrs.field(init=False, default=None)
-    _origin_of: str | None = attrs.field(init=False, default=None)
+    _slots: asyncio.Semaphore | None = None
+    _deadlines: Deadlines | None = None
+    _headers: dict[str, str] = attrs.field(init=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         if self.api_key is not None:
             self._headers = {HEADER_API_KEY: self.api_key}
-        self._timeouts = _split_timeout(self.timeout)
-
-    def _split_base_url(self) -> None:
-        # URL.build from parts skips re-parsing the whole URL on every call; use it only if the
-        # parts give back exactly the base URL (else every call parses the string, as before).
-        self._origin, self._origin_of = None, self.base_url
-        try:
-            base = URL(self.base_url, encoded=True)
-            origin = (base.scheme, base.raw_authority, base.raw_path.rstrip("/"))
-            rebuilt = URL.build(scheme=origin[0], authority=origin[1], path=origin[2], encoded=True)
-        except (ValueError, TypeError):
-            return
-        if str(rebuilt) == self.base_url:
-            self._origin = origin
+        if self._deadlines is None:
+            self._deadlines = Deadlines(self.time)
 
     def __repr__(self) -> str:
-        return f"Session(base_url={self.base_url!r}, closed={self.closed})"
+        return f"Session(base_url={self.urls.get('sapi')!r}, closed={self.is_closed()})"
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -184,12 +182,9 @@ class Session:
         """Closed itself, or a ``with_options`` copy whose root is closed."""
         return self.closed or (self._root is not None and self._root.closed)
 
-    def _refuse_if_closed(self) -> None:
+    def _http(self) -> aiohttp.ClientSession:
         if self.is_closed():
             raise RuntimeError("this binance_pm client is closed")
-
-    def _http(self) -> aiohttp.ClientSession:
-        self._refuse_if_closed()
         if self._root is not None:
             return self._root._http()
         if self.http is None:
@@ -202,6 +197,12 @@ class Session:
             self.owns_http = True
         return self.http
 
+    def _slot_gate(self) -> asyncio.Semaphore:
+        owner = self._root or self
+        if owner._slots is None:
+            owner._slots = asyncio.Semaphore(owner.pool_size)
+        return owner._slots
+
     async def close(self) -> None:
         """Close the HTTP session if this client created it; a caller's session stays open.
 
@@ -210,24 +211,22 @@ class Session:
         if self.closed:
             return
         self.closed = True
-        if self._root is None and self.http is not None and self.owns_http:
-            await self.http.close()
+        if self._root is None:
+            await self.clock.aclose()
+            if self.http is not None and self.owns_http:
+                await self.http.close()
 
     def copy(self, **changes: Any) -> Session:
-        """A session with other defaults sharing this one's pool, gate, clock and weight books."""
-        self._refuse_if_closed()
+        """A session with other defaults sharing this one's pool, slots, clock and weight books."""
+        if self.is_closed():
+            raise RuntimeError("this binance_pm client is closed")
+        root = self._root or self
         return attrs.evolve(
-            self, http=None, owns_http=False, gate=None, root=self._root or self, **changes
+            self, http=None, owns_http=False, root=root, slots=None, deadlines=root._deadlines,
+            **changes,
         )
 
-    def _shared_gate(self) -> Gate:
-        owner = self._root or self
-        if owner._gate is None:
-            owner._gate = Gate(owner.pool_size)
-        self._gate = owner._gate
-        return owner._gate
-
-    # -- the request pipeline ----------------------------------------------------------------
+    # -- the pipeline ----------------------------------------------------------------------
 
     async def request(
         self,
@@ -240,252 +239,236 @@ class Session:
         max_wait: float | NotGivenType = NOT_GIVEN,
     ) -> T:
         """Send one call described by ``spec`` and return ``parse(json)``; see the module doc."""
-        if self.closed or self._root is not None:
-            self._refuse_if_closed()
-        prep = self._prepared.get(id(spec))
-        if prep is None or prep.spec is not spec:
-            prep = self._prepare(spec)
-        query = "" if prep.bare and not args else spec.encode(args)
-        if spec.signed:
-            if self.signer is None:
-                raise ValueError(f"{spec.name}() is a signed call: give api_secret or private_key")
-            rw = self.recv_window if recv_window is NOT_GIVEN else check_recv_window(recv_window)
-        else:
-            rw = 0
-        if self.api_key is None:
-            raise ValueError(f"{spec.name}() needs an API key: give api_key")
-        tmo = self._timeouts if timeout is NOT_GIVEN else _split_timeout(timeout)
-        deadline = time.monotonic() + (self.max_wait if max_wait is NOT_GIVEN else max_wait)
-        costs = prep.costs if prep.costs is not None else spec.costs(args)
+        call = self._prepare(spec, args, recv_window, timeout, max_wait)
         retries = 0
         resynced = False
         while True:
-            if self.clock.stale():  # checked here first: most calls need no coroutine for it
-                await self.clock.ensure_synced()
-            generation = self.clock.generation  # after the sync: a -1021 then means "resync"
-            resp = await self._exchange(prep, query, rw, costs, tmo, deadline)
-            if not isinstance(resp, _Response):  # not sent, or an idempotent call: retry
-                retries = await self._backoff_or_give_up(spec, retries, resp)
+            generation = await self._sync_clock(call)
+            resp = await self._exchange(call)
+            if isinstance(resp, _MaybeSent) and not spec.is_idempotent:
+                raise ExecutionUnknownError(str(resp), method=spec.method, path=spec.path)
+            if not isinstance(resp, _Response):  # never sent, or an idempotent call cut off
+                retries = await self._back_off(call, retries, None, _gave_up(call, retries, resp))
                 continue
-            status = resp.status
-            if status in (418, 429):
-                await self._rate_limited(spec, resp, costs, deadline)
+            if resp.status in (418, 429):
+                await self._rate_limited(call, resp)
                 continue
-            data, code, message = self._interpret(spec, resp)
-            if code is None and 200 <= status < 300:
-                try:
-                    return parse(data)
-                except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as err:
-                    self._unparsable(spec, err)
-            if code == -1021 and not resynced:
-                resynced = True  # not executed: safe to re-sign and resend once, POST included
-                log.info("%s %s: -1021, resyncing server time", spec.method, spec.path)
-                await self.clock.resync(generation)
+            data, code, message = self._interpret(call, resp)
+            if code is None and 200 <= resp.status < 300:
+                return self._parse(call, data, parse)
+            if code == -1021 and not resynced:  # never executed: safe to resend once, POST too
+                resynced = True
+                log.info("%s: -1021, resyncing server time", call.where())
+                await self._sample_clock(call, generation)
                 continue
-            if spec.is_idempotent and should_retry(status, code):
-                retries = await self._backoff_or_give_up(spec, retries, resp, code, message)
+            error = api_error(resp.status, code, message, method=spec.method, path=spec.path,
+                              headers=resp.headers)
+            if spec.is_idempotent and should_retry(resp.status, code):
+                told = clamp_retry_after(resp.headers.get("Retry-After"), now=self.time.wall())
+                retries = await self._back_off(call, retries, told, error)
                 continue
-            if not spec.is_idempotent and outcome_unknown(status, code):
-                raise ExecutionUnknownError(
-                    message, method=spec.method, path=spec.path, status=status, code=code
-                )
-            raise api_error(
-                status, code, message, method=spec.method, path=spec.path, headers=resp.headers
-            )
+            if not spec.is_idempotent and outcome_unknown(resp.status, code):
+                raise ExecutionUnknownError(message, method=spec.method, path=spec.path,
+                                            status=resp.status, code=code)
+            raise error
 
-    def _prepare(self, spec: Endpoint) -> _Prepared:
-        try:
-            bare = spec.encode({}) == ""
-        except (TypeError, ValueError):
-            bare = False  # a required parameter: spec.encode raises it on every bare call
-        costs = spec.costs({}) if spec.weight_rule is None else None
-        prep = self._prepared[id(spec)] = _Prepared(spec, costs, bare)
-        return prep
+    # stage: prepare
 
-    async def _exchange(
+    def _prepare(
         self,
-        prep: _Prepared,
-        query: str,
-        recv_window: int,
-        costs: Costs,
-        timeout: _Timeouts,
-        deadline: float,
-    ) -> _Response | _NotSent | _MaybeSent:
-        """Reserve, sign, send once. A returned failure means "retry" (never a maybe-sent POST)."""
-        spec = prep.spec
-        gate = self._gate or self._shared_gate()
-        if not gate.try_enter():
-            await gate.enter()
-        try:
-            now = self.clock.now_ms()  # the limiter runs on this clock: one reading for both
-            reservation = self.limiter.try_acquire(costs, now)
-            if reservation is None:  # must wait, or a store that awaits
-                reservation = await self.limiter.acquire(costs, max(0.0, deadline - time.monotonic()))
-                now = self.clock.now_ms()
-            sending = False
+        spec: Endpoint,
+        args: Mapping[str, object],
+        recv_window: int | NotGivenType,
+        timeout: Timeout | float | NotGivenType,
+        max_wait: float | NotGivenType,
+    ) -> _Call:
+        if self.is_closed():
+            raise RuntimeError("this binance_pm client is closed")
+        query = spec.encode(args)
+        if spec.signed and self.signer is None:
+            raise ValueError(f"{spec.name}() is a signed call: give api_secret, private_key or signer")
+        if spec.api_key and self.api_key is None:
+            raise ValueError(f"{spec.name}() needs an API key: give api_key")
+        base = self.urls.get(spec.family)
+        if base is None:
+            raise ValueError(f"{spec.name}(): no base URL for /{spec.family} calls on this client")
+        rw = self.recv_window if recv_window is NOT_GIVEN else check_recv_window(recv_window)
+        wait = self.max_wait if max_wait is NOT_GIVEN else check_max_wait(max_wait)
+        charges = self._charges(spec, spec.weight_for(args))
+        scopes = (*dict.fromkeys(c.key for c in charges), f"ban:{base}")
+        return _Call(
+            spec, query, base, rw,
+            self.timeout if timeout is NOT_GIVEN else as_timeout(timeout),
+            self.time.monotonic() + wait, charges, scopes,
+        )
+
+    def _charges(self, spec: Endpoint, weight: Weight) -> tuple[Charge, ...]:
+        pool = self.pools.get((spec.family, weight.kind))
+        if pool is None:
+            raise ValueError(f"{spec.name}(): no {weight.kind.value} weight pool for /{spec.family}")
+        return (Charge(pool, pool.bucket(spec.path), weight.amount),)
+
+    # stage: clock
+
+    async def _sync_clock(self, call: _Call) -> int:
+        clock = self.clock
+        if call.spec.clock:
+            if clock.must_wait():
+                await self._sample_clock(call, None)
+            elif clock.wants_refresh():
+                clock.refine(self._background_time)
+        return clock.generation
+
+    async def _sample_clock(self, call: _Call, seen_generation: int | None) -> None:
+        """One sample sent with this call's limits (shared with concurrent callers), then more
+        in the background to find the lowest round trip."""
+        left = max(0.0, call.deadline - self.time.monotonic())
+        await self.clock.sync(
+            lambda: self.request(SERVER_TIME, {}, parse_server_time, timeout=call.timeout, max_wait=left),
+            seen_generation,
+        )
+        self.clock.refine(self._background_time)
+
+    async def _background_time(self) -> int:
+        return await self.request(SERVER_TIME, {}, parse_server_time)
+
+    # stages: reserve, sign, send, settle
+
+    async def _exchange(self, call: _Call) -> _Response | _NotSent | _MaybeSent:
+        """Reserve, sign and send once; a failure comes back as a value, so the frames that held the
+        signed URL are gone before any exception is raised from it."""
+        async with self._reserved(call) as ticket:
+            url = self._sign(call, ticket.now_ms)
             try:
-                url = self._url(prep, query, recv_window, now)
-                http = self.http
-                if http is None or self.closed or self._root is not None:  # first use, or a copy
-                    http = self._http()
-                # The total timeout is kept by self._deadlines (one timer per client), not by
-                # aiohttp (a timer per request); see _deadline.py.
-                task = asyncio.current_task()
-                if task is None:  # aiohttp's own timeouts refuse this case too
-                    raise RuntimeError("binance_pm calls must run inside an asyncio task")
-                sending = True
-                deadlines = self._deadlines
-                deadlines.enter(task, time.monotonic() + timeout.total)
-                left = False
-                # _send's body, inline: one coroutine frame fewer to pass through on every resume
-                try:
-                    async with await http.request(
-                        spec.method, url, headers=self._headers, timeout=timeout.connect_only,
-                        allow_redirects=False, raise_for_status=False,
-                    ) as raw:
-                        body = await raw.read()
-                        resp = tuple.__new__(_Response, (raw.status, raw.headers, body))
-                except asyncio.CancelledError:
-                    left = True
-                    if deadlines.leave(task):
-                        message = f"TimeoutError: no response within {timeout.total:g}s"
-                        raise _MaybeSent(message) from TimeoutError(message)
-                    raise
-                except _TRANSPORT_ERRORS as err:
-                    raise _failure(err) from err
-                finally:
-                    if not left:
-                        deadlines.leave(task)
-            except _NotSent as err:
-                await self.limiter.release(reservation)
-                log.debug("%s %s not sent: %s", spec.method, spec.path, err)
-                return err
-            except _MaybeSent as err:
-                if spec.is_idempotent:
-                    log.debug("%s %s failed, will retry: %s", spec.method, spec.path, err)
-                    return err
-                raise ExecutionUnknownError(
-                    str(err), method=spec.method, path=spec.path
-                ) from err.__cause__
-            except asyncio.CancelledError:
-                await self._cancelled(spec, reservation, sending)
-                raise
-            except BaseException:
-                if not sending:
-                    await self.limiter.release(reservation)
-                raise
-        finally:
-            gate.leave()
-        pending = self.limiter.reconcile_now(costs, reservation, resp.headers)
-        if pending is not None:
-            await pending
-        if log.isEnabledFor(logging.DEBUG):  # skip formatting on the hot path unless wanted
-            log.debug("%s %s -> %d", spec.method, spec.path, resp.status)
+                resp = await self._send(call, url, ticket)
+            except _NotSent as failure:
+                ticket.sent = False
+                log.debug("%s not sent: %s", call.where(), failure)
+                return failure
+            except _MaybeSent as failure:
+                log.debug("%s may have been sent: %s", call.where(), failure)
+                return failure
+            ticket.headers = resp.headers
+        log.debug("%s -> %d", call.where(), resp.status)
         return resp
 
-    async def _cancelled(self, spec: Endpoint, reservation: Reservation, sending: bool) -> None:
-        if not sending:
-            await asyncio.shield(self.limiter.release(reservation))
-        elif not spec.is_idempotent:
-            log.warning(
-                "%s %s cancelled after it was sent: outcome unknown, check before resending",
-                spec.method,
-                spec.path,
-            )
-
-    def _url(self, prep: _Prepared, query: str, recv_window: int, now_ms: int) -> URL:
-        """Append recvWindow, timestamp (``now_ms``) and the signature to the encoded query."""
-        spec = prep.spec
-        if spec.signed:
-            signer = self.signer
-            assert signer is not None
-            stamp = f"recvWindow={recv_window}&timestamp={now_ms}" if spec.recv_window \
-                else f"timestamp={now_ms}"
-            payload = f"{query}&{stamp}" if query else stamp
-            signature = signer.sign(payload.encode("ascii"))
-            if type(signer) is not HmacSigner:  # hex needs no escaping; base64 has + / =
-                signature = quote_value(signature)
-            query = f"{payload}&signature={signature}"
-        # encoded=True: the bytes signed are the bytes sent
-        if self._origin_of is not self.base_url:
-            self._split_base_url()
-        if self._origin is not None:
-            scheme, authority, prefix = self._origin
-            return URL.build(scheme=scheme, authority=authority, path=prefix + spec.path,
-                             query_string=query, encoded=True)
-        raw = f"{self.base_url}{spec.path}?{query}" if query else f"{self.base_url}{spec.path}"
-        return URL(raw, encoded=True)
-
-    async def _send(self, method: str, url: URL, timeout: aiohttp.ClientTimeout) -> _Response:
-        """One request outside the signed pipeline (server time); its exceptions end here."""
-        http = self._http()
+    @contextlib.asynccontextmanager
+    async def _reserved(self, call: _Call) -> AsyncIterator[_Ticket]:
+        """Hold the call's weight and a connection slot; give the weight back unless sent."""
+        ticket = await self._reserve(call)
         try:
-            # "async with await": the response's own context (release, wait for close) without
-            # the request wrapper's extra layer of coroutines.
-            async with await http.request(
-                method,
-                url,
-                headers=self._headers,
-                timeout=timeout,
+            yield ticket
+        except BaseException as exc:
+            if not ticket.sent:
+                await asyncio.shield(self.limiter.release(ticket.reservation))
+            else:
+                if isinstance(exc, asyncio.CancelledError) and not call.spec.is_idempotent:
+                    log.warning("%s cancelled after it was sent: outcome unknown, check before "
+                                "resending", call.where())
+                await self._settle(call, ticket, shield=True)
+            raise
+        else:
+            if ticket.sent:
+                await self._settle(call, ticket, shield=False)
+            else:
+                await self.limiter.release(ticket.reservation)
+        finally:
+            self._slot_gate().release()
+
+    async def _reserve(self, call: _Call) -> _Ticket:
+        """Wait for weight without holding a slot, then take a slot and charge the weight."""
+        while True:
+            await self._enter_slot(call)
+            try:
+                now = self.clock.now_ms()
+                res = await self.limiter.reserve(call.charges, call.scopes, now)
+            except BaseException:
+                self._slot_gate().release()
+                raise
+            if isinstance(res, Reservation):
+                return _Ticket(res, now)
+            self._slot_gate().release()
+            why = "banned" if res.banned else "Retry-After in force" if res.blocked else "window full"
+            log.debug("%s: waiting %.3fs for weight (%s)", call.where(), res.seconds, why)
+            await self._wait(call, res.seconds, RateLimitError(
+                f"{call.where()}: weight not available within max_wait ({why})",
+                retry_after=res.seconds, banned=res.banned,
+            ))
+
+    async def _enter_slot(self, call: _Call) -> None:
+        slots = self._slot_gate()
+        if not slots.locked():
+            await slots.acquire()  # free: returns without suspending
+            return
+        bound = max(0.0, min(call.timeout.total, call.deadline - self.time.monotonic()))
+        try:
+            async with asyncio.timeout(bound):
+                await slots.acquire()
+        except TimeoutError:
+            raise TransportError(
+                f"{call.where()}: no free connection slot within {bound:g}s (not sent)"
+            ) from None
+
+    def _sign(self, call: _Call, now_ms: int) -> URL:
+        """Append recvWindow, timestamp and signature to the encoded query: signed as sent."""
+        query = call.query
+        if call.spec.signed:
+            assert self.signer is not None
+            stamp = f"timestamp={now_ms}"
+            if call.spec.recv_window:
+                stamp = f"recvWindow={call.recv_window}&{stamp}"
+            payload = f"{query}&{stamp}" if query else stamp
+            signature = quote_value(self.signer.sign(payload.encode("ascii")))
+            query = f"{payload}&signature={signature}"
+        raw = f"{call.base}{call.spec.path}"
+        return URL(f"{raw}?{query}" if query else raw, encoded=True)
+
+    async def _send(self, call: _Call, url: URL, ticket: _Ticket) -> _Response:
+        """The one place aiohttp is called."""
+        http = self._http()
+        assert self._deadlines is not None
+        with _mapped_errors(), self._deadlines.section(call.timeout.total):
+            ticket.sent = True
+            async with http.request(
+                call.spec.method, url,
+                headers=self._headers if call.spec.api_key else None,
+                timeout=aiohttp.ClientTimeout(total=None, connect=call.timeout.connect),
                 allow_redirects=False,
                 raise_for_status=False,  # a caller's session may set it; statuses are ours to map
-            ) as resp:
-                body = await resp.read()
-                # tuple.__new__: the namedtuple's own __new__ is Python code, run once per call
-                return tuple.__new__(_Response, (resp.status, resp.headers, body))
-        except _TRANSPORT_ERRORS as err:
-            raise _failure(err) from err
+            ) as raw:
+                return _Response(raw.status, raw.headers, await self._read(call, raw))
 
-    async def _backoff_or_give_up(
-        self,
-        spec: Endpoint,
-        retries: int,
-        resp: _Response | _NotSent | _MaybeSent,
-        code: int | None = None,
-        message: str = "",
-    ) -> int:
-        if retries >= self.retry.max_retries:
-            if not isinstance(resp, _Response):
-                raise TransportError(
-                    f"{spec.method} {spec.path}: network failure after {retries + 1} attempts: {resp}"
-                ) from resp.__cause__
-            raise api_error(
-                resp.status, code, message, method=spec.method, path=spec.path, headers=resp.headers
-            )
-        delay = self.retry.backoff(retries, self.rng)
-        if isinstance(resp, _Response):
-            delay = max(delay, parse_retry_after(resp.headers.get("Retry-After")) or 0.0)
-        log.debug("%s %s: retry %d in %.3fs", spec.method, spec.path, retries + 1, delay)
-        await self.sleep(delay)
-        return retries + 1
+    async def _read(self, call: _Call, raw: aiohttp.ClientResponse) -> bytes:
+        """The body, refused past ``max_body`` bytes (decompressed) before it fills memory."""
+        cap = self.max_body
+        if raw.content_length is not None and raw.content_length > cap:
+            self._oversized(call)
+        body = bytearray()
+        async for chunk in raw.content.iter_any():
+            body += chunk
+            if len(body) > cap:
+                self._oversized(call)
+        return bytes(body)
 
-    async def _rate_limited(
-        self,
-        spec: Endpoint,
-        resp: _Response,
-        costs: Costs,
-        deadline: float,
-    ) -> None:
-        """Block the kind (429) or everything (418) for Retry-After, then let the loop wait."""
-        banned = resp.status == 418
-        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-        if retry_after is None:
-            # No usable header: a 429 lasts until the window rolls; a ban at least its minimum.
-            retry_after = DEFAULT_BAN_S if banned else self.limiter.window_remaining()
-        await self.limiter.block(costs[0][0], retry_after, banned=banned)
-        if time.monotonic() + retry_after > deadline:
-            _, code, message = self._interpret(spec, resp)
-            raise RateLimitError(
-                message, retry_after=retry_after, banned=banned, status=resp.status, code=code
-            )
+    def _oversized(self, call: _Call) -> NoReturn:
+        self._bad_success(call, f"response body larger than max_body ({self.max_body} bytes)")
 
-    def _interpret(self, spec: Endpoint, resp: _Response) -> tuple[Any, int | None, str]:
+    async def _settle(self, call: _Call, ticket: _Ticket, *, shield: bool) -> None:
+        settling = self.limiter.settle(ticket.reservation, ticket.headers)
+        try:
+            await (asyncio.shield(settling) if shield else settling)
+        except Exception as err:  # the answer is known; the books are repaired by the next one
+            log.warning("%s: weight books not updated (%s)", call.where(), _describe(err))
+
+    # stages: interpret and parse
+
+    def _interpret(self, call: _Call, resp: _Response) -> tuple[Any, int | None, str]:
         """(data, Binance code or None, message) from a response body of any shape."""
         try:
             data = _decode(resp.body)
         except ValueError:
             if 200 <= resp.status < 300:
-                self._bad_success(spec, "response is not JSON: " + _excerpt(resp.body))
+                self._bad_success(call, "response is not JSON: " + _excerpt(resp.body))
             return None, None, _excerpt(resp.body)
         if isinstance(data, dict) and "code" in data and "msg" in data:
             code = data["code"]
@@ -495,79 +478,81 @@ class Session:
             return data, None, _excerpt(resp.body)
         return data, None, ""
 
-    def _unparsable(self, spec: Endpoint, err: Exception) -> NoReturn:
-        if isinstance(err, KeyError):
-            self._bad_success(spec, f"response is missing field {err}")
-        self._bad_success(spec, f"unexpected response shape ({type(err).__name__}: {err})")
+    def _parse(self, call: _Call, data: Any, parse: Callable[[Any], T]) -> T:
+        try:
+            return parse(data)
+        except BinanceError:
+            raise
+        except KeyError as err:
+            self._bad_success(call, f"response is missing field {err}")
+        except Exception as err:  # a 2xx body we can't read must never escape as a raw error
+            self._bad_success(call, f"unexpected response shape ({_describe(err)[:_EXCERPT]})")
 
-    def _bad_success(self, spec: Endpoint, message: str) -> NoReturn:
-        message = f"{spec.name}: {message}"
-        if spec.is_idempotent:
+    def _bad_success(self, call: _Call, message: str) -> NoReturn:
+        message = f"{call.spec.name}: {message} ({call.where()})"
+        if call.spec.is_idempotent:
             raise InvalidResponseError(message)
         # It executed (2xx) but we cannot say with what result: never report that as a failure.
-        raise ExecutionUnknownError(message, method=spec.method, path=spec.path, status=200)
+        raise ExecutionUnknownError(message, method=call.spec.method, path=call.spec.path, status=200)
 
-    # -- server time -----------------------------------------------------------------------
+    # waits: back-off, rate limits
 
-    async def fetch_server_time(self) -> int:
-        """``GET /api/v3/time`` (weight 1, /api pool), retried like any idempotent call."""
-        url = URL(f"{self.base_url}/api/v3/time", encoded=True)
-        tmo = self._timeouts.whole
-        for attempt in range(self.retry.max_retries + 1):
-            ban = self.limiter.snapshot()
-            if ban.banned:  # a banned IP sends nothing, not even a time request
-                wait = max(u.timestamp() for u in ban.blocked_until.values()) - time.time()
-                if wait > self.max_wait:
-                    raise RateLimitError("IP banned: no server-time request", retry_after=wait,
-                                         banned=True)
-                await self.sleep(max(0.0, wait))
-            try:
-                resp = await self._send("GET", url, tmo)
-            except (_NotSent, _MaybeSent) as err:
-                failure: BinanceError = TransportError(f"GET /api/v3/time: {err}")
-                failure.__cause__ = err.__cause__
-            else:
-                if resp.status in (418, 429):
-                    banned = resp.status == 418
-                    told = parse_retry_after(resp.headers.get("Retry-After"))
-                    if told is None:
-                        told = DEFAULT_BAN_S if banned else self.limiter.window_remaining()
-                    await self.limiter.block(WeightKind.API, told, banned=banned)
-                    raise RateLimitError(f"GET /api/v3/time: HTTP {resp.status}",
-                                         retry_after=told, banned=banned, status=resp.status)
-                try:
-                    data = _decode(resp.body)
-                    if resp.status == 200:
-                        return int(data["serverTime"])
-                except (ValueError, KeyError, TypeError):
-                    pass
-                failure = InvalidResponseError(
-                    f"GET /api/v3/time: HTTP {resp.status}: {_excerpt(resp.body)}"
-                )
-            if attempt == self.retry.max_retries:
-                raise failure
-            await self.sleep(self.retry.backoff(attempt, self.rng))
-        raise AssertionError("unreachable")
+    async def _back_off(
+        self,
+        call: _Call,
+        retries: int,
+        retry_after: float | None,
+        give_up: BinanceError,
+    ) -> int:
+        if retries >= self.retry.max_retries:
+            raise give_up
+        delay = backoff_wait(retries, retry_after, self.retry, self.rng)
+        log.debug("%s: retry %d in %.3fs", call.where(), retries + 1, delay)
+        await self._wait(call, delay, give_up)
+        return retries + 1
+
+    async def _rate_limited(self, call: _Call, resp: _Response) -> None:
+        """A 429 blocks the budget it came from, a 418 everything on the host; then the next
+        reserve waits for it (a 429 or 418 never executes, so resending is safe)."""
+        banned = resp.status == 418
+        told = clamp_retry_after(resp.headers.get("Retry-After"), now=self.time.wall())
+        pool = call.charges[0].pool
+        wait = rate_limit_wait(told, banned=banned, window_left=self.limiter.window_remaining(pool))
+        for scope in call.scopes[-1:] if banned else call.scopes[:-1]:
+            await self.limiter.block(scope, wait, banned=banned)
+        if self.time.monotonic() + wait > call.deadline:
+            _, code, message = self._interpret(call, resp)
+            raise RateLimitError(f"{call.where()}: {message}", retry_after=wait, banned=banned,
+                                 status=resp.status, code=code)
+
+    async def _wait(self, call: _Call, seconds: float, give_up: BinanceError) -> None:
+        """Sleep ``seconds`` unless that ends past the call's ``max_wait``: then raise ``give_up``."""
+        if self.time.monotonic() + seconds > call.deadline:
+            raise give_up
+        await self.time.sleep(seconds)
 
 
-class _Timeouts(NamedTuple):
-    """A call's timeouts: ``total`` seconds (kept by Deadlines) with aiohttp's part (connect), and
-    the ``whole`` as aiohttp keeps it (the server-time request, outside the pipeline)."""
+@contextlib.contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """aiohttp's exceptions -> "never left" or "may have reached Binance", with no chained
+    foreign exception (their texts can carry the signed URL)."""
+    try:
+        yield
+    except _NOT_SENT as err:
+        raise _NotSent(_describe(err)) from None
+    except TimeoutError:
+        raise _MaybeSent("TimeoutError: no response within the timeout") from None
+    except _MAYBE_SENT as err:
+        raise _MaybeSent(_describe(err)) from None
 
-    total: float
-    connect_only: aiohttp.ClientTimeout
-    whole: aiohttp.ClientTimeout
+
+def _gave_up(call: _Call, retries: int, failure: _NotSent | _MaybeSent) -> BinanceError:
+    return TransportError(f"{call.where()}: network failure after {retries + 1} attempts: {failure}")
 
 
-def _split_timeout(value: Timeout | float) -> _Timeouts:
-    whole = _timeout(value)
-    assert whole.total is not None
-    return _Timeouts(whole.total, aiohttp.ClientTimeout(sock_connect=whole.sock_connect), whole)
-
-
-def _timeout(value: Timeout | float) -> aiohttp.ClientTimeout:
-    if isinstance(value, Timeout):
-        return aiohttp.ClientTimeout(total=value.total, sock_connect=value.connect)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"timeout must be a positive number of seconds or a Timeout, got {value!r}")
-    return aiohttp.ClientTimeout(total=float(value), sock_connect=float(value))
+def parse_server_time(data: Any) -> int:
+    """``serverTime`` of a ``GET /api/v3/time`` answer."""
+    value = data["serverTime"]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"serverTime must be an integer, got {type(value).__name__}")
+    return value

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from ._constants import MAX_RECV_WINDOW_MS
 
 __all__ = [
+    "check_max_wait",
     "check_recv_window",
     "check_time_range",
     "decimal_in",
@@ -170,3 +171,10 @@ def check_time_range(
     if max_span_ms is not None and hi - lo > max_span_ms:
         days = max_span_ms / 86_400_000
         raise ValueError(f"{names[0]}..{names[1]} spans more than {days:g} days (Binance's limit)")
+
+
+def check_max_wait(value: object) -> float:
+    """``max_wait``: seconds a call may wait for weight, a slot, a ban or a back-off."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+        raise ValueError(f"max_wait must be a non-negative number of seconds, got {value!r}")
+    return float(value)

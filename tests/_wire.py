@@ -19,3 +19,8 @@ def payload(req: ReceivedRequest) -> str:
     assert parts[-1].startswith("signature="), req.query
     assert parts[-2].startswith("timestamp="), req.query
     return "&".join(parts[:-2])
+
+
+def last_call(sim: FakeBinance) -> ReceivedRequest:
+    """The last request other than server time (whose samples also come in the background)."""
+    return next(r for r in reversed(sim.requests) if r.path != "/api/v3/time")

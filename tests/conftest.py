@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ import pytest_asyncio
 
 from binance_pm import Client, RetryPolicy
 from binance_pm.testing import FakeBinance
+
+from ._redis_proc import RedisProcess, RedisUnavailable, free_port
 
 ClientFactory = Callable[..., Client]
 
@@ -48,3 +51,27 @@ async def client(make_client: ClientFactory) -> Client:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def redis_proc() -> Iterator[RedisProcess]:
+    """A private redis-server on a free loopback port that the test may SIGSTOP, SIGKILL and
+    restart (see tests/_redis_proc.py); killed after the test. Never the shared CI server."""
+    try:
+        proc = RedisProcess()
+    except RedisUnavailable:
+        if os.environ.get("CI"):
+            pytest.fail("the Redis fault tests need redis-server on PATH")
+        pytest.skip("no redis-server on PATH")
+    for _ in range(3):  # the free port may be taken between choosing it and binding it
+        try:
+            proc.start()
+            break
+        except RuntimeError:
+            proc.port = free_port()
+    else:
+        pytest.fail("could not start a private redis-server")
+    try:
+        yield proc
+    finally:
+        proc.stop()

@@ -9,6 +9,8 @@ import sys
 
 from binance_pm.testing import FakeBinance
 
+from ._wire import last_call
+
 
 async def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
@@ -46,7 +48,7 @@ async def test_cli_env_keys_against_base_url() -> None:
         )
         assert code == 0, err
         assert json.loads(out)["amount"] == "579.45"
-        assert sim.requests[-1].query.startswith("recvWindow=7000&")
+        assert last_call(sim).query.startswith("recvWindow=7000&")
         assert sim.api_secret not in out + err
 
 

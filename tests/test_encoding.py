@@ -18,6 +18,8 @@ from binance_pm.limits import WeightKind
 from binance_pm.testing import ROUTES, FakeBinance, route
 from binance_pm.testing._state import AccountState
 
+from ._wire import last_call
+
 ECHO_PATH = "/sapi/v1/test/echo"
 ECHO = Endpoint(
     "echo", "POST", ECHO_PATH, Weight(WeightKind.IP, 1),
@@ -53,8 +55,8 @@ async def test_awkward_values_signed_as_sent(
     """Spaces, + / = & %, non-ASCII and CR/LF are percent-encoded once; the signature verifies."""
     echoed = await client._session.request(ECHO, {"text": text}, lambda d: d)
     assert echoed == {"text": text}
-    assert sim.requests[-1].query.startswith(f"text={wire}&recvWindow=")
-    assert sim.requests[-1].status == 200
+    assert last_call(sim).query.startswith(f"text={wire}&recvWindow=")
+    assert last_call(sim).status == 200
 
 
 def test_decimal_and_time_formatting() -> None:

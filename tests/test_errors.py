@@ -18,7 +18,6 @@ from binance_pm import (
     TransportError,
 )
 from binance_pm._errors import api_error
-from binance_pm._retry import parse_retry_after
 from binance_pm.testing import FakeBinance, Fault
 
 PM_LOAN = "/sapi/v1/portfolio/pmLoan"
@@ -47,15 +46,6 @@ def test_error_class_mapping(status: int, code: int | None, cls: type[APIError])
     """One function picks the class from (HTTP status, Binance code)."""
     err = api_error(status, code, "m", method="GET", path="/p")
     assert type(err) is cls and err.status == status and err.code == code
-
-
-@pytest.mark.parametrize(
-    ("header", "seconds"),
-    [("2", 2.0), (" 30 ", 30.0), ("0", 0.0), (None, None), ("soon", None), ("-5", None),
-     ("Wed, 21 Oct 2015 07:28:00 GMT", None), ("inf", None), ("nan", None)],
-)
-def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
-    assert parse_retry_after(header) == seconds
 
 
 async def test_business_error_keeps_code(sim: FakeBinance, client: Client) -> None:

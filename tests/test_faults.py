@@ -14,7 +14,7 @@ from binance_pm import (
     RetryPolicy,
     TransportError,
 )
-from binance_pm.testing import FakeBinance, Fault
+from binance_pm.testing import FakeBinance, Fault, VirtualTime
 
 from .conftest import ClientFactory
 
@@ -115,11 +115,10 @@ async def test_closed_port_get_transport_error() -> None:
 async def test_closed_port_post_never_sent_is_not_unknown(sim: FakeBinance) -> None:
     """A POST that could not connect was never sent: retried, then TransportError (not unknown)."""
     async with Client(
-        api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url,
+        api_key=sim.api_key, api_secret=sim.api_secret, base_url=f"http://127.0.0.1:{_free_port()}",
         retry=RetryPolicy(max_retries=2, base=0.001, cap=0.002),
     ) as client:
-        await client.account.pm_loan()  # sync the clock while the server is up
-        client._session.base_url = f"http://127.0.0.1:{_free_port()}"
+        client.clock.set(sim.now_ms())  # synced: the POST itself is what fails to connect
         with pytest.raises(TransportError, match="3 attempts"):
             await client.account.repay()
         assert client.weights.for_kind(client.weights.buckets[0].kind)  # books still readable
@@ -160,19 +159,20 @@ async def test_cancel_while_sending_post_logs_unknown(
 
 
 @pytest.mark.parametrize("header", [None, "soon", "-3"])
-async def test_429_without_usable_retry_after_waits_for_window(
-    header: str | None, make_client: ClientFactory, sim: FakeBinance
-) -> None:
-    """A 429 with a missing/malformed Retry-After: wait for the window to roll, then retry."""
-    client = make_client(weight_window_s=1.0)
-    await client.account.pm_loan()
-    headers = {} if header is None else {"Retry-After": header}
-    sim.inject(Fault.status_code(429, body='{"code":-1003,"msg":"Too much request weight used"}',
-                                 headers=headers, path=PM_LOAN))
-    assert (await client.account.pm_loan()).asset == "BUSD"
-    loans = [r for r in sim.requests if r.path == PM_LOAN]
-    assert [r.status for r in loans] == [200, 429, 200]
-    assert loans[2].server_ms >= (loans[1].server_ms // 1000 + 1) * 1000  # not before the roll
+async def test_429_without_usable_retry_after_waits_for_window(header: str | None) -> None:
+    """A 429 with a missing/malformed Retry-After: wait for the (60 s) window to roll, then retry."""
+    vt = VirtualTime()
+    async with FakeBinance(wall=vt.wall) as sim, Client(
+        api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url, time_source=vt,
+    ) as client:
+        await client.account.pm_loan()
+        headers = {} if header is None else {"Retry-After": header}
+        sim.inject(Fault.status_code(429, body='{"code":-1003,"msg":"Too much request weight"}',
+                                     headers=headers, path=PM_LOAN))
+        assert (await client.account.pm_loan()).asset == "BUSD"
+        loans = [r for r in sim.requests if r.path == PM_LOAN]
+        assert [r.status for r in loans] == [200, 429, 200]
+        assert loans[2].server_ms >= (loans[1].server_ms // 60_000 + 1) * 60_000  # after the roll
 
 
 async def test_418_without_retry_after_stops_everything(
@@ -204,8 +204,7 @@ async def test_cancel_while_reading_get_leaks_nothing(sim: FakeBinance, client: 
         task.cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(r, asyncio.CancelledError) for r in results)
-    gate = client._session._gate
-    assert gate is not None and gate.free == client._session.pool_size
+    assert _free_slots(client) == client._session.pool_size
     await _still_usable(client)
 
 
@@ -217,7 +216,8 @@ async def test_cancel_before_sending_gives_weight_back(sim: FakeBinance, client:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert all(b.used == 0 for b in client.weights.buckets)
+    # The time request went out and stays counted; pm_loan's weight was never taken.
+    assert all(b.used == 0 for b in client.weights.buckets if b.key.endswith(PM_LOAN))
     assert not any(r.path == PM_LOAN for r in sim.requests)
 
 
@@ -254,10 +254,11 @@ async def test_cancel_while_connecting_leaks_nothing(
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    session = client._session
-    session.base_url = f"https://127.0.0.1:{port}"
+    tls = Client(api_key=sim.api_key, api_secret=sim.api_secret,
+                 base_url=f"https://127.0.0.1:{port}")
+    tls.clock.set(sim.now_ms())
     try:
-        task = asyncio.create_task(client.account.repay())
+        task = asyncio.create_task(tls.account.repay())
         await asyncio.wait_for(accepted.wait(), 5)
         await asyncio.sleep(0.1)
         task.cancel()
@@ -267,15 +268,19 @@ async def test_cancel_while_connecting_leaks_nothing(
         reader = peers[0][0]
         await asyncio.wait_for(reader.read(), 5)
         assert reader.at_eof()
-        assert session._gate is not None and session._gate.free == session.pool_size
+        assert _free_slots(tls) == tls._session.pool_size
         assert "outcome unknown" in caplog.text
-        repay = [b for b in client.weights.buckets if b.key.endswith("/repay")]
+        repay = [b for b in tls.weights.buckets if b.key.endswith("/repay")]
         assert repay and repay[0].used > 0  # the maybe-sent POST stays counted
     finally:
         for _, writer in peers:
             writer.close()
         server.close()
         await server.wait_closed()
-        session.base_url = sim.base_url
+        await tls.close()
     assert _sends(sim, REPAY) == 0 and sim.executed(REPAY) == []
     await _still_usable(client)
+
+
+def _free_slots(client: Client) -> int:
+    return client._session._slot_gate()._value

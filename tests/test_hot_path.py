@@ -1,4 +1,4 @@
-"""The hot path's shortcuts give exactly what the plain ways give (signature, URL, JSON)."""
+"""Signatures and JSON: exactly what hmac.new and json.loads(parse_float=Decimal) give."""
 
 from __future__ import annotations
 
@@ -10,13 +10,9 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from yarl import URL
 
-from binance_pm import Client
-from binance_pm._catalogue import PM_LOAN
 from binance_pm._session import _decode
 from binance_pm._signing import HmacSigner
-from binance_pm.testing import FakeBinance
 
 PAYLOAD = b"recvWindow=5000&timestamp=1499827319559"
 
@@ -24,11 +20,11 @@ PAYLOAD = b"recvWindow=5000&timestamp=1499827319559"
 @pytest.mark.parametrize("secret", ["k", "x" * 63, "x" * 64, "x" * 65, "y" * 200,
                                     "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"])
 def test_hmac_signer_matches_hmac_new(secret: str) -> None:
-    """The prepared RFC 2104 states sign exactly like hmac.new, for keys around the block size."""
+    """HmacSigner signs exactly like hmac.new, for keys around the block size."""
     expected = hmac.new(secret.encode(), PAYLOAD, hashlib.sha256).hexdigest()
     signer = HmacSigner(secret)
     assert signer.sign(PAYLOAD) == expected
-    assert signer.sign(PAYLOAD) == expected  # the prepared states are copied, never consumed
+    assert signer.sign(PAYLOAD) == expected  # no state carried from one signature to the next
     assert secret not in repr(signer)
 
 
@@ -38,7 +34,7 @@ def test_hmac_signer_matches_hmac_new(secret: str) -> None:
     '{"a": 1}'.encode("utf-32"), b'{"a": 1} \r\n\t', b'{"a": {"b": [1, "x"]}}',
 ])
 def test_decode_matches_json_loads(body: bytes) -> None:
-    """The prepared decoder and its UTF-8 shortcut parse like json.loads(parse_float=Decimal)."""
+    """The session's decoder parses like json.loads(parse_float=Decimal), UTF-16/32 included."""
     assert _decode(body) == json.loads(body, parse_float=Decimal)
 
 
@@ -75,31 +71,3 @@ def test_decode_rejects_like_json_loads(body: bytes) -> None:
         json.loads(body, parse_float=Decimal)
     with pytest.raises(ValueError):
         _decode(body)
-
-
-@pytest.mark.parametrize("base", [
-    "http://127.0.0.1:8080", "https://api.binance.com", "http://[::1]:8080", "https://host/prefix",
-    "https://HOST.example", "http://127.0.0.1:80", "https://h/a%20b",
-])
-async def test_url_is_the_plain_concatenation(base: str) -> None:
-    """URL.build from the split base URL equals parsing base + path + query, byte for byte."""
-    async with Client(api_key="k", api_secret="s", base_url=base) as client:
-        session = client._session
-        session.clock.set(1_499_827_319_559)
-        prep = session._prepare(PM_LOAN)
-        url = session._url(prep, "", 5000, session.clock.now_ms())
-        expected = URL(f"{base}{PM_LOAN.path}?{url.raw_query_string}", encoded=True)
-        assert str(url) == str(expected)
-        assert url.raw_path_qs == expected.raw_path_qs
-        assert (url.scheme, url.raw_host, url.port) == (expected.scheme, expected.raw_host,
-                                                        expected.port)
-
-
-async def test_base_url_change_is_followed(fake_binance: FakeBinance) -> None:
-    """A session whose base_url changes sends the next call to the new address."""
-    async with Client(api_key=fake_binance.api_key, api_secret=fake_binance.api_secret,
-                      base_url="http://127.0.0.1:9") as client:
-        session = client._session
-        assert session._url(session._prepare(PM_LOAN), "", 5000, 0).port == 9  # split the old one
-        session.base_url = fake_binance.base_url
-        assert (await client.account.pm_loan()).asset == "BUSD"

@@ -70,6 +70,7 @@ def _chaos(rng: random.Random) -> Any:
 
 
 @pytest.mark.usefixtures("ledger_route")
+@pytest.mark.soak
 async def test_ledger_soak_balances() -> None:
     """200 tasks, ~10,000 requests, 8% random faults: the ledger balances exactly."""
     outcomes: dict[str, str] = {}
@@ -122,8 +123,8 @@ async def test_ledger_soak_balances() -> None:
                     foreign.append(err)
 
         await asyncio.gather(*(worker() for _ in range(TASKS)))
-        gate = client._session._gate
-        assert gate is not None and gate.free == client._session.pool_size  # none leaked
+        slots = client._session._slot_gate()
+        assert slots._value == client._session.pool_size  # none leaked
 
     executed = Counter(e.params["ref"] for e in sim.executions if e.path == LEDGER_PATH)
     assert foreign == []

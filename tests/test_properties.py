@@ -30,6 +30,8 @@ from binance_pm import (
 )
 from binance_pm.testing import AccountState, FakeBinance
 
+from ._wire import last_call
+
 SETTINGS = settings(max_examples=50, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 PM = "/sapi/v1/portfolio"
@@ -56,7 +58,7 @@ class Harness:
         """Run one call on a fresh, rich account; return the parameters the simulator decoded."""
         self.sim.state = rich_state()
         self.run(make(self.client))
-        req = self.sim.requests[-1]
+        req = last_call(self.sim)
         assert req.status == 200, (req.status, req.query)
         self.last_query = req.query
         return dict(req.params)

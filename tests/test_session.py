@@ -20,6 +20,7 @@ from binance_pm import (
 )
 from binance_pm.testing import FakeBinance, Fault
 
+from ._wire import last_call
 from .conftest import ClientFactory
 
 REPAY = "/sapi/v1/portfolio/repay"
@@ -60,7 +61,7 @@ async def test_pm_loan_with_private_keys(
     sim.add_key(f"{kind}-key", public_key_pem=public)
     client = make_client(api_key=f"{kind}-key", private_key=pem)
     assert (await client.account.pm_loan()).amount == Decimal("579.45")
-    sig = sim.requests[-1].query.rsplit("signature=", 1)[1]
+    sig = last_call(sim).query.rsplit("signature=", 1)[1]
     assert "+" not in sig and "/" not in sig and "=" not in sig  # base64 percent-encoded
 
 
@@ -143,7 +144,7 @@ async def test_repay_success_big_tran_id(sim: FakeBinance, client: Client) -> No
     result = await client.account.repay(from_="SPOT")
     assert isinstance(result, RepayResult) and result.tran_id > 2**53
     assert result.tran_id == sim.executions[0].result["tranId"]  # type: ignore[index]
-    assert sim.requests[-1].params == {"from": "SPOT"}
+    assert last_call(sim).params == {"from": "SPOT"}
     assert (await client.account.pm_loan()).amount == 0
 
 

@@ -90,15 +90,15 @@ async def test_events_typed_and_exact(client: Client, sim: FakeBinance) -> None:
 
 
 async def test_listen_key_is_unsigned_and_weighed(client: Client, sim: FakeBinance) -> None:
-    """POST /fapi/v1/listenKey carries the API key header, no signature, and costs IP weight 1."""
+    """POST /fapi/v1/listenKey carries the API key header, no signature, and costs 1 in /fapi's pool."""
     async with client.user_stream(**FAST) as stream:
         await next_event(stream)
     (post,) = calls(sim, "POST")
     assert post.query == "" and post.body == b""
     assert post.headers["X-MBX-APIKEY"] == sim.api_key
     assert sim.used("IP", KEY_PATH) == 1
-    (usage,) = [b for b in client.weights.buckets if b.key == f"IP:{KEY_PATH}"]
-    assert usage.used == 1  # the client's own books charged it too
+    (usage,) = [b for b in client.weights.buckets if b.key == "IP:/fapi"]
+    assert (usage.used, usage.limit) == (1, 2400)  # the futures host's shared IP pool
 
 
 async def test_abrupt_drop_recovered_with_one_gap(client: Client, sim: FakeBinance) -> None:

@@ -9,8 +9,10 @@ from collections import defaultdict
 import pytest
 
 from binance_pm import Client, RateLimitError, RetryPolicy
-from binance_pm.limits import InMemoryWindowStore, Slot, WeightKind, WeightLimiter
-from binance_pm.testing import FakeBinance, Fault
+from binance_pm._limiter import Charge, Reservation, Wait, WeightLimiter
+from binance_pm._pools import Pool
+from binance_pm.limits import InMemoryWindowStore, Slot, WeightKind
+from binance_pm.testing import FakeBinance, Fault, VirtualTime
 
 PM_LOAN = "/sapi/v1/portfolio/pmLoan"
 REPAY = "/sapi/v1/portfolio/repay"
@@ -34,12 +36,15 @@ def _per_window(sim: FakeBinance, bucket: str) -> dict[int, int]:
 async def test_thousand_concurrent_calls_never_429_and_use_the_budget() -> None:
     """1,000 concurrent pm_loan calls: no 429, never over the limit, >= 90% of the budget used."""
     limit = 100_000  # 200 calls of weight 500 per 1 s window
-    async with FakeBinance(uid_weight_limit=limit, weight_window_s=1.0, record=False) as sim:
+    vt = VirtualTime()  # waits for the next window return at once
+    async with FakeBinance(uid_weight_limit=limit, weight_window_s=1.0, record=False,
+                           wall=vt.wall) as sim:
         # Start 150 ms into a window: a burst begun within the edge margin of a boundary is
         # charged to both windows by design (the next one then goes unused), and the test would
         # measure that instead (it did, one run in ten).
-        await asyncio.sleep((1150 - sim.now_ms() % 1000) % 1000 / 1000)
-        async with _client(sim, uid_weight_limit=limit, weight_window_s=1.0, max_wait=60) as c:
+        await vt.sleep((1150 - sim.now_ms() % 1000) % 1000 / 1000)
+        async with _client(sim, uid_weight_limit=limit, weight_window_s=1.0, max_wait=60,
+                           time_source=vt) as c:
             results = await asyncio.gather(*(c.account.pm_loan() for _ in range(1000)))
         assert len(results) == 1000
         assert sim.status_counts[429] == 0 and sim.status_counts[200] >= 1000
@@ -53,50 +58,55 @@ async def test_thousand_concurrent_calls_never_429_and_use_the_budget() -> None:
 async def test_weight_used_elsewhere_slows_this_client_via_headers() -> None:
     """Weight burned by another program shows in the headers and makes this client wait."""
     limit = 5000
-    async with FakeBinance(uid_weight_limit=limit, weight_window_s=2.0) as sim, _client(
-        sim, uid_weight_limit=limit, weight_window_s=2.0
-    ) as client:
+    vt = VirtualTime()
+    async with FakeBinance(uid_weight_limit=limit, weight_window_s=2.0, wall=vt.wall) as sim, \
+            _client(sim, uid_weight_limit=limit, weight_window_s=2.0, time_source=vt) as client:
         await client.account.pm_loan()
+        # 0.5 s into the next window: far from either edge, where a header can't be matched
+        await vt.sleep((2500 - sim.now_ms() % 2000) / 1000)
         window = sim.now_ms() // 2000
-        if sim.now_ms() % 2000 > 1500:  # too close to the roll for a clean test: start afresh
-            await asyncio.sleep(0.6)
-            window = sim.now_ms() // 2000
-        sim.burn("UID", PM_LOAN, 4000)  # another bot on the same account
+        sim.burn("UID", PM_LOAN, 4500)  # another bot on the same account
         await client.account.pm_loan()  # learns "used" from the header
-        assert any(b.used >= 4500 for b in client.weights.buckets)
+        assert any(b.used >= 5000 for b in client.weights.buckets)
         await client.account.pm_loan()
         last = [r for r in sim.requests if r.path == PM_LOAN][-1]
         assert sim.status_counts[429] == 0
         assert last.server_ms // 2000 > window  # it waited for the window to roll
 
 
-async def test_429_retry_after_is_honoured_for_the_kind() -> None:
-    """After a 429 with Retry-After: 2, no UID request goes out for 2 s; then it is resent."""
-    async with FakeBinance() as sim, _client(sim) as client:
+async def test_429_retry_after_blocks_the_budget_it_came_from() -> None:
+    """After a 429 with Retry-After: 2 on pm_loan, no pm_loan goes out for 2 s, then it is
+    resent; repay, another endpoint with its own budget, is not held back."""
+    vt = VirtualTime()
+    async with FakeBinance(wall=vt.wall) as sim, _client(sim, time_source=vt) as client:
         await client.account.pm_loan()
         sim.inject(Fault.status_code(429, body='{"code":-1003,"msg":"Too much request weight"}',
                                      headers={"Retry-After": "2"}, path=PM_LOAN))
-        loan_task = asyncio.create_task(client.account.pm_loan())
-        await asyncio.sleep(0.2)
-        assert client.weights.blocked_until  # visible while in force
-        repay_task = asyncio.create_task(client.account.repay())  # same kind: must wait too
-        await asyncio.gather(loan_task, repay_task)
-        calls = [r for r in sim.requests if r.path in (PM_LOAN, REPAY)]
-        rejected = next(r for r in calls if r.status == 429)
-        after = [r for r in calls if r.server_ms > rejected.server_ms]
-        assert after and all(r.server_ms >= rejected.server_ms + 1990 for r in after)
-        assert len(sim.executed(REPAY)) == 1
+        with pytest.raises(RateLimitError):
+            await client.account.pm_loan(max_wait=1)  # 2 s is longer than it may wait
+        assert client.weights.blocked_until == {
+            f"UID:{PM_LOAN}": client.weights.blocked_until[f"UID:{PM_LOAN}"]
+        }
+        await client.account.repay()  # its own budget: sent at once
+        repaid = next(r for r in sim.requests if r.path == REPAY)
+        await client.account.pm_loan()  # waits out the Retry-After, then goes
+        loans = [r for r in sim.requests if r.path == PM_LOAN]
+        rejected = next(r for r in loans if r.status == 429)
+        assert repaid.server_ms < rejected.server_ms + 1000
+        assert loans[-1].status == 200 and loans[-1].server_ms >= rejected.server_ms + 1990
+        assert len(loans) == 3 and len(sim.executed(REPAY)) == 1
 
 
 async def test_418_stops_every_request_until_the_ban_ends() -> None:
     """A 418 with Retry-After: 1 stops all kinds (IP and UID) until it ends, then they go."""
-    async with FakeBinance() as sim, _client(sim) as client:
+    vt = VirtualTime()
+    async with FakeBinance(wall=vt.wall) as sim, _client(sim, time_source=vt) as client:
         await client.account.pm_loan()
         sim.inject(Fault.status_code(418, body='{"code":-1003,"msg":"IP banned"}',
                                      headers={"Retry-After": "1"}, path=PM_LOAN))
         first = asyncio.create_task(client.account.pm_loan())
-        await asyncio.sleep(0.2)
-        assert client.weights.banned
+        while not sim.status_counts[418]:  # noqa: ASYNC110 - the simulator has no event for it
+            await asyncio.sleep(0.001)
         await asyncio.gather(first, client.account.repay(), client.server_time())
         calls = [r for r in sim.requests if r.path != "/api/v3/time"]
         banned_at = next(r for r in calls if r.status == 418).server_ms
@@ -116,6 +126,7 @@ async def test_rate_limit_error_when_wait_exceeds_max_wait() -> None:
         with pytest.raises(RateLimitError):
             await client.account.pm_loan(max_wait=5)
         assert len(sim.requests) == sent
+        assert not client.weights.banned and f"UID:{PM_LOAN}" in client.weights.blocked_until
 
 
 async def test_full_budget_with_max_wait_zero_raises_without_sending(
@@ -123,9 +134,9 @@ async def test_full_budget_with_max_wait_zero_raises_without_sending(
 ) -> None:
     """Budget spent and max_wait=0: RateLimitError before sending; with a wait, a DEBUG line."""
     caplog.set_level(logging.DEBUG, logger="binance_pm")
-    async with FakeBinance(uid_weight_limit=1000, weight_window_s=1.0) as sim, _client(
-        sim, uid_weight_limit=1000, weight_window_s=1.0
-    ) as client:
+    vt = VirtualTime()
+    async with FakeBinance(uid_weight_limit=1000, weight_window_s=1.0, wall=vt.wall) as sim, \
+            _client(sim, uid_weight_limit=1000, weight_window_s=1.0, time_source=vt) as client:
         await client.account.pm_loan()
         await client.account.pm_loan(max_wait=2)
         sent = len(sim.requests)
@@ -165,30 +176,46 @@ async def test_cancelled_waiters_hold_no_weight() -> None:
         assert sum(1 for r in sim.requests if r.path == PM_LOAN) == 1
 
 
+def _pool(kind: WeightKind, limit: int) -> Pool:
+    return Pool("sapi", kind, limit, f"X-{kind.value}", True, 60_000)
+
+
 async def test_multi_cost_reservation_is_all_or_nothing() -> None:
     """A request with two costs is charged both or neither."""
-    now = [10_000]
-    limiter = WeightLimiter(now_ms=lambda: now[0], window_s=60.0, edge_ms=lambda: 0.0)
-    costs = ((WeightKind.UID, "UID:/a", 100_000), (WeightKind.IP, "IP:/b", 10_000))
-    await limiter.acquire(costs, max_wait=0)
-    with pytest.raises(RateLimitError):
-        await limiter.acquire(((WeightKind.UID, "UID:/a", 10), (WeightKind.IP, "IP:/b", 5000)), 0)
-    store = limiter.store
-    assert isinstance(store, InMemoryWindowStore)
+    store = InMemoryWindowStore()
+    limiter = WeightLimiter(now_ms=lambda: 10_000, store=store, edge_ms=lambda: 0.0)
+    uid, ip = _pool(WeightKind.UID, 180_000), _pool(WeightKind.IP, 12_000)
+    first = (Charge(uid, "UID:/a", 100_000), Charge(ip, "IP:/b", 10_000))
+    held = await limiter.reserve(first, ("UID:/a", "IP:/b"), 10_000)
+    assert isinstance(held, Reservation)
+    await limiter.settle(held, {})  # answered: the window's first answer is in
+    second = (Charge(uid, "UID:/a", 10), Charge(ip, "IP:/b", 5000))
+    wait = await limiter.reserve(second, ("UID:/a", "IP:/b"), 10_000)
+    assert isinstance(wait, Wait) and wait.seconds == 50.0 and not wait.blocked
     assert store.used("UID:/a", 0) == 100_000 and store.used("IP:/b", 0) == 10_000
 
 
 async def test_edge_reservation_charges_both_windows() -> None:
     """Near a boundary the server may see the other window: both are charged."""
-    now = [59_990]
-    limiter = WeightLimiter(now_ms=lambda: now[0], window_s=60.0, edge_ms=lambda: 50.0)
-    res = await limiter.acquire(((WeightKind.UID, "UID:/a", 7),), max_wait=0)
+    limiter = WeightLimiter(now_ms=lambda: 59_990, edge_ms=lambda: 50.0)
+    res = await limiter.reserve((Charge(_pool(WeightKind.UID, 180_000), "UID:/a", 7),), (), 59_990)
+    assert isinstance(res, Reservation) and res.straddles
     assert sorted(s.window for s in res.slots) == [0, 1]
     assert res.slots[0] == Slot("UID:/a", 0, 7, 180_000)
 
 
-def test_weight_kind_hashes_like_its_name_and_value() -> None:
-    """WeightKind uses str's C hash for speed; it must agree with Enum's (the name) and with ==."""
-    for kind in WeightKind:
-        assert hash(kind) == hash(kind.name) == hash(kind.value)
-        assert {kind.value: 1}[kind] == 1
+async def test_settle_counts_what_the_server_has_not_seen_yet() -> None:
+    """The usage header plus this client's other requests still in flight in that window."""
+    store = InMemoryWindowStore()
+    limiter = WeightLimiter(now_ms=lambda: 1_000, store=store, edge_ms=lambda: 0.0)
+    charge = (Charge(_pool(WeightKind.UID, 180_000), "UID:/a", 500),)
+    first = await limiter.reserve(charge, (), 1_000)
+    assert isinstance(first, Reservation)
+    assert isinstance(await limiter.reserve(charge, (), 1_000), Wait)  # the first goes alone
+    await limiter.settle(first, {"X-UID": "500"})
+    held = [await limiter.reserve(charge, (), 1_000) for _ in range(3)]
+    second = held[0]
+    assert isinstance(second, Reservation)
+    # Another program spent 89,500; the server has seen our first two requests only.
+    await limiter.settle(second, {"X-UID": "90500"})
+    assert store.used("UID:/a", 0) == 90_500 + 2 * 500

@@ -92,10 +92,10 @@ async def test_reserve_release_observe_block(redis: Redis, prefix: str) -> None:
     await store.observe("UID:/a", 7, 900)
     await store.observe("UID:/a", 7, 100)  # never lowers
     assert int(await redis.get(f"{prefix}:w:UID:/a:7")) == 900
-    await store.block("IP", 5000, False)
+    await store.block("IP", 5000, False, 1000)
     blocked = await store.reserve([Slot("IP:/c", 7, 1, 10)], ["IP", "*"], 1000)
     assert (blocked.ok, blocked.blocked_until_ms, blocked.banned) == (False, 5000, False)
-    await store.block("*", 9000, True)
+    await store.block("*", 9000, True, 1000)
     banned = await store.reserve([Slot("UID:/d", 7, 1, 10)], ["UID", "*"], 1000)
     assert (banned.ok, banned.blocked_until_ms, banned.banned) == (False, 9000, True)
     assert (await store.reserve([Slot("UID:/d", 7, 1, 10)], ["UID", "*"], 9001)).ok
@@ -129,7 +129,7 @@ async def test_cancelled_waiters_leave_redis_exact(redis: Redis, prefix: str) ->
 
 async def test_four_processes_share_one_budget(redis_url: str, prefix: str) -> None:
     """4 processes x 50 concurrent callers on one Redis: zero 429s, >= 85% of the budget used."""
-    limit, window, calls = 50_000, 1.0, 100  # 100 calls per window in all; 400 calls
+    limit, window, calls = 50_000, 1.0, 60  # 100 calls per window in all; 240 calls
     async with FakeBinance(uid_weight_limit=limit, weight_window_s=window, record=False) as sim:
         procs = [
             await asyncio.create_subprocess_exec(

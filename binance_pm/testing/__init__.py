@@ -24,6 +24,7 @@ from ._routes import ROUTES, Route, route
 from ._server import TEST_API_KEY, TEST_API_SECRET, FakeBinance, ReceivedRequest
 from ._state import AccountState, Execution, SimError
 from ._stream import StreamSim
+from ._virtual_time import VirtualTime
 
 __all__ = [
     "AccountState",
@@ -38,5 +39,6 @@ __all__ = [
     "StreamSim",
     "TEST_API_KEY",
     "TEST_API_SECRET",
+    "VirtualTime",
     "route",
 ]

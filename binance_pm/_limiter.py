@@ -1,0 +1,229 @@
+"""WeightLimiter: never send a request Binance would refuse for weight.
+
+Binance counts weight in fixed windows of *server* time, per pool (see ``_pools``). The limiter
+keeps the same books in a :class:`WindowStore`: before a request goes out it reserves the weight
+in its bucket's current window (the session waits for the window to roll when it does not fit);
+after the response it raises the count to what the server reports plus what this client has in
+flight that the server has not counted yet (weight other programs use counts too); a 429 blocks
+the budget it came from, and a 418 everything on that host, until ``Retry-After`` has passed.
+
+A request reserved within ``edge_ms`` of a window boundary is charged to both windows, because the
+server may see it on the other side of the boundary than our clock estimate does.
+
+Other programs on the account spend the same budgets, and only an answer's usage header says how
+much. So in each window the first request of a bucket goes alone: the others wait for its answer
+(about one round trip) before they are charged, instead of a burst sent blind into a budget that
+may already be spent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+import attrs
+
+from ._pools import Pool, WeightKind
+from ._stores import InMemoryWindowStore, Slot, WindowStore
+
+__all__ = ["Charge", "Reservation", "Wait", "WeightLimiter", "WeightUsage", "WeightsSnapshot"]
+
+log = logging.getLogger("binance_pm")
+
+# How often a request waiting for its bucket's first answer in a window looks again (seconds).
+FIRST_ANSWER_POLL_S = 0.005
+
+
+class Charge(NamedTuple):
+    """``amount`` of weight in bucket ``key`` of ``pool``."""
+
+    pool: Pool
+    key: str
+    amount: int
+
+
+class Reservation(NamedTuple):
+    """What one request holds: its slots in the store and, per charge, the window its usage
+    header will report. ``straddles``: charged to two windows, so a header can't be matched."""
+
+    charges: tuple[Charge, ...]
+    slots: tuple[Slot, ...]
+    windows: tuple[int, ...]
+    straddles: bool
+
+
+class Wait(NamedTuple):
+    """The weight did not fit: try again in ``seconds``. ``blocked``: a Retry-After or ban."""
+
+    seconds: float
+    blocked: bool
+    banned: bool
+
+
+@attrs.frozen
+class WeightUsage:
+    """One bucket's books as this client last saw them."""
+
+    key: str
+    kind: WeightKind
+    used: int
+    limit: int
+    resets_at: datetime
+
+
+@attrs.frozen
+class WeightsSnapshot:
+    """What ``client.weights`` returns: per-bucket usage and any Retry-After or ban in force."""
+
+    buckets: tuple[WeightUsage, ...]
+    blocked_until: Mapping[str, datetime]
+    banned: bool
+
+    def for_kind(self, kind: WeightKind) -> tuple[WeightUsage, ...]:
+        return tuple(b for b in self.buckets if b.kind is kind)
+
+
+@attrs.define
+class _Book:
+    """This client's view of one bucket, for snapshots."""
+
+    pool: Pool
+    window: int
+    used: int
+
+
+def _ms_to_dt(ms: float) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+@attrs.define(repr=False)
+class WeightLimiter:
+    """Reserves weight before a request and reconciles after it; see the module docstring."""
+
+    now_ms: Callable[[], int]
+    store: WindowStore = attrs.field(factory=InMemoryWindowStore)
+    edge_ms: Callable[[], float] = lambda: 50.0
+    _books: dict[str, _Book] = attrs.field(init=False, factory=dict)
+    _inflight: defaultdict[tuple[str, int], int] = attrs.field(
+        init=False, factory=lambda: defaultdict(int)
+    )
+    _blocked: dict[str, tuple[int, bool]] = attrs.field(init=False, factory=dict)
+    _answered: dict[str, int] = attrs.field(init=False, factory=dict)  # key -> latest window
+
+    def __repr__(self) -> str:
+        return f"WeightLimiter(store={self.store!r})"
+
+    async def reserve(
+        self, charges: tuple[Charge, ...], scopes: tuple[str, ...], now: int
+    ) -> Reservation | Wait:
+        """Charge every cost in the window(s) around ``now`` (server ms), or say how long to wait."""
+        for c in charges:
+            if c.amount > c.pool.limit:
+                raise ValueError(
+                    f"request weight {c.amount} exceeds the {c.pool.kind.value} limit {c.pool.limit}"
+                )
+        edge = int(self.edge_ms())
+        slots: list[Slot] = []
+        windows: list[int] = []
+        straddles = False
+        for c in charges:
+            wms = c.pool.window_ms
+            mid, lo, hi = now // wms, (now - edge) // wms, (now + edge) // wms
+            if self._inflight.get((c.key, mid)) and self._answered.get(c.key) != mid:
+                return Wait(FIRST_ANSWER_POLL_S, False, False)  # the window's first is out
+            straddles = straddles or lo != hi
+            slots += [Slot(c.key, w, c.amount, c.pool.limit) for w in sorted({lo, mid, hi})]
+            windows.append(mid)
+        result = await self.store.reserve(slots, scopes, now)
+        if result.ok:
+            for c, window in zip(charges, windows, strict=True):
+                self._inflight[c.key, window] += c.amount
+                self._count(c, window, c.amount)
+            return Reservation(charges, tuple(slots), tuple(windows), straddles)
+        if result.blocked_until_ms:
+            return Wait(max(0.0, (result.blocked_until_ms - now) / 1000), True, result.banned)
+        wake = min((now // c.pool.window_ms + 1) * c.pool.window_ms for c in charges) + edge
+        return Wait((wake - now) / 1000, False, False)
+
+    def _count(self, charge: Charge, window: int, amount: int) -> None:
+        book = self._books.get(charge.key)
+        if book is None or window > book.window:
+            self._books[charge.key] = book = _Book(charge.pool, window, 0)
+        if window == book.window:
+            book.used = max(0, book.used + amount)
+
+    def _done(self, res: Reservation) -> None:
+        for c, window in zip(res.charges, res.windows, strict=True):
+            left = self._inflight[c.key, window] - c.amount
+            if left > 0:
+                self._inflight[c.key, window] = left
+            else:
+                del self._inflight[c.key, window]
+
+    async def release(self, res: Reservation) -> None:
+        """Give back a reservation whose request never left (failed to connect, cancelled)."""
+        self._done(res)
+        for c, window in zip(res.charges, res.windows, strict=True):
+            self._count(c, window, -c.amount)
+        await self.store.release(res.slots)
+
+    async def settle(self, res: Reservation, headers: Mapping[str, str] | None) -> None:
+        """The request was sent: it is no longer in flight, and ``headers`` (None if no answer
+        came) say what the server has counted. Raise each bucket to that count plus what this
+        client still has in flight in the window, which the server has not seen yet."""
+        self._done(res)
+        if headers is None:
+            return
+        for c, window in zip(res.charges, res.windows, strict=True):
+            if window >= self._answered.get(c.key, window):
+                self._answered[c.key] = window
+        if res.straddles:
+            return
+        for c, window in zip(res.charges, res.windows, strict=True):
+            raw = headers.get(c.pool.header)
+            if raw is None or not raw.isdigit():
+                continue
+            used = int(raw) + self._inflight.get((c.key, window), 0)
+            book = self._books.get(c.key)
+            if book is not None and book.window == window:
+                book.used = max(book.used, used)
+            # Always told to the store: a shared store may have lost its count (a restart).
+            await self.store.observe(c.key, window, used)
+
+    async def block(self, scope: str, retry_after: float, *, banned: bool) -> None:
+        """Refuse reservations in ``scope`` for ``retry_after`` seconds."""
+        now = self.now_ms()
+        until = now + int(retry_after * 1000)
+        prev = self._blocked.get(scope)
+        if prev is None or prev[0] <= now or until > prev[0]:
+            self._blocked[scope] = (until, banned)
+        log.warning(
+            "%s: no requests in %s for %.1fs",
+            "IP banned (418)" if banned else "rate limited (429)", scope, retry_after,
+        )
+        await self.store.block(scope, until, banned, now)
+
+    def window_remaining(self, pool: Pool) -> float:
+        """Seconds until ``pool``'s current window rolls (a 429 without Retry-After waits this)."""
+        now = self.now_ms()
+        return ((now // pool.window_ms + 1) * pool.window_ms - now) / 1000
+
+    def snapshot(self) -> WeightsSnapshot:
+        now = self.now_ms()
+        buckets = []
+        for key, book in sorted(self._books.items()):
+            pool = book.pool
+            current = now // pool.window_ms
+            buckets.append(WeightUsage(
+                key=key,
+                kind=pool.kind,
+                used=book.used if book.window == current else 0,
+                limit=pool.limit,
+                resets_at=_ms_to_dt((current + 1) * pool.window_ms),
+            ))
+        blocked = {s: _ms_to_dt(u) for s, (u, _) in self._blocked.items() if u > now}
+        banned = any(b and u > now for u, b in self._blocked.values())
+        return WeightsSnapshot(tuple(buckets), blocked, banned)
