@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
@@ -139,8 +138,11 @@ class UserStream:
         self._http: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._key: Secret[str] | None = None
-        self._key_touched = 0.0  # loop time of the last successful POST or PUT
-        self._key_changed = asyncio.Event()
+        # The client's time source: keep-alive, back-off and gap times follow it (virtual time in
+        # tests skips the long waits). The watchdog and rotation judge the socket on the loop's
+        # real clock instead, since that is the clock its frames arrive on.
+        self._time = session.time
+        self._key_touched = 0.0  # time-source monotonic of the last successful POST or PUT
         self._need_key = False
         # The socket being read and, while rotating, its successor.
         self._route: Handover[Connection] = Handover(self._deliver, self._switched)
@@ -162,7 +164,7 @@ class UserStream:
         if self._state != "new":
             raise RuntimeError("a UserStream can be entered only once")
         self._state = "open"
-        self._last_event = time.time()
+        self._last_event = self._time.wall()
         # A socket is held for a day: its own session keeps it out of the REST pool's slots.
         self._http = aiohttp.ClientSession(trust_env=False)
         try:
@@ -247,25 +249,22 @@ class UserStream:
     async def _create_key(self) -> None:
         self._key = await self._session.request(CREATE_LISTEN_KEY, {}, listen_key)
         self._need_key = False
-        self._key_touched = asyncio.get_running_loop().time()
-        self._key_changed.set()  # the keep-alive counts from here
+        self._key_touched = self._time.monotonic()  # the keep-alive counts from here
 
     async def _keep_alive(self) -> None:
-        """``PUT`` one ``keepalive_interval`` after the key was created or last extended."""
-        loop = asyncio.get_running_loop()
+        """``PUT`` one ``keepalive_interval`` after the key was created or last extended.
+
+        It sleeps until then and looks again: a key created meanwhile has moved the time on.
+        """
+        clock = self._time
         failures = 0
         while True:
-            delay = self._key_touched + self._keepalive - loop.time()
+            delay = self._key_touched + self._keepalive - clock.monotonic()
             if delay > 0:
-                self._key_changed.clear()
-                try:
-                    async with asyncio.timeout(delay):
-                        await self._key_changed.wait()
-                except TimeoutError:
-                    pass
+                await clock.sleep(delay)
                 continue
             if self._key is None or self._need_key:  # the supervisor is creating a new one
-                self._key_touched = loop.time()
+                self._key_touched = clock.monotonic()
                 continue
             try:
                 await self._session.request(KEEPALIVE_LISTEN_KEY, {}, nothing)
@@ -274,7 +273,7 @@ class UserStream:
             except APIError as err:
                 if err.code == KEY_GONE:
                     log.warning("user stream: the listen key lapsed (-1125); creating a new one")
-                    self._key_touched = loop.time()
+                    self._key_touched = clock.monotonic()
                     self._expire()
                     continue
                 failure: BinanceError = err
@@ -282,12 +281,12 @@ class UserStream:
                 failure = err
             else:
                 failures = 0
-                self._key_touched = loop.time()
+                self._key_touched = clock.monotonic()
                 continue
             # Retry well inside the key's 60 minutes rather than a whole interval later.
             failures += 1
             log.warning("user stream: keep-alive failed, will retry: %s", failure)
-            self._key_touched = loop.time() - self._keepalive + self._retry_in(failures)
+            self._key_touched = clock.monotonic() - self._keepalive + self._retry_in(failures)
 
     def _retry_in(self, failures: int) -> float:
         return min(self._keepalive, reconnect_delay(failures, self._backoff_cap, self._rng))
@@ -395,7 +394,7 @@ class UserStream:
         reason = self._gap_reason or GapReason.DROPPED
         attempt = 0
         while True:
-            await asyncio.sleep(reconnect_delay(attempt, self._backoff_cap, self._rng))
+            await self._time.sleep(reconnect_delay(attempt, self._backoff_cap, self._rng))
             attempt += 1
             if self._need_key or attempt > 1:  # a refused connect may mean the key is gone
                 try:
@@ -409,7 +408,7 @@ class UserStream:
         # Held as the primary (not yet read: aiohttp buffers its frames) so that an exit during
         # the snapshot closes it; its events must come after the gap.
         self._route.reset(conn)
-        until = time.time()
+        until = self._time.wall()
         snapshot: AccountInfo | None = None
         error: str | None = None
         try:
@@ -488,7 +487,7 @@ class UserStream:
         except MalformedFrame as err:
             log.warning("user stream: skipped a malformed frame (%d chars): %s", len(frame), err)
             return
-        self._last_event = time.time()
+        self._last_event = self._time.wall()
         self._queue.put_nowait(event)
 
     def _key_expired_event(self, data: dict[str, Any]) -> None:

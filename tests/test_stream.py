@@ -27,7 +27,7 @@ from binance_pm import (
     UnknownEvent,
     UserStream,
 )
-from binance_pm.testing import FakeBinance, Fault
+from binance_pm.testing import FakeBinance, Fault, VirtualTime
 
 from ._loopback import loopback_only
 from .conftest import ClientFactory
@@ -455,3 +455,24 @@ async def test_with_options_copy_streams(client: Client, sim: FakeBinance) -> No
     patient = client.with_options(max_wait=5)
     async with patient.user_stream(**FAST) as stream:
         assert isinstance(await next_event(stream), AccountUpdate)
+
+
+async def test_keepalive_on_virtual_time(make_client: ClientFactory) -> None:
+    """The keep-alive follows the client's time source: on virtual time, PUTs 30 minutes apart
+    (server time) arrive within a second of real time, and the key never lapses."""
+    vt = VirtualTime()
+    async with FakeBinance(wall=vt.wall) as server:
+        server.stream.cadence = 0.05
+        client = make_client(base_url=server.base_url, futures_url=server.base_url,
+                             stream_url=server.stream.url, time_source=vt)
+        async with client.user_stream(**FAST) as stream:
+            for _ in range(200):
+                if len(calls(server, "PUT")) >= 3:
+                    break
+                await next_event(stream)
+        (post,) = calls(server, "POST")
+        puts = calls(server, "PUT")
+    assert len(puts) >= 3 and all(p.status == 200 for p in puts)
+    times = [post.server_ms] + [p.server_ms for p in puts]
+    gaps_s = [(b - a) / 1000 for a, b in itertools.pairwise(times)]
+    assert all(1795 <= g <= 1900 for g in gaps_s), gaps_s
