@@ -106,6 +106,9 @@ class UserStream:
       opened, then the old one closed; events seen on both come out once. No gap.
     - Errors: an API key Binance refuses raises :class:`AuthenticationError` from ``async with``
       (or from the iteration, if it is revoked later); nothing else ends the iteration.
+    - Time: keep-alive, back-off and gap times follow the client's time source; the watchdog and
+      rotation run on the event loop's real clock.
+    - Events queue up while you are busy elsewhere; none is dropped.
     """
 
     def __init__(
