@@ -51,6 +51,9 @@ LONG_HEADING = "## Memory and scale (`--long`)"
 INSTR_BEGIN = "<!-- instructions:begin -->"
 INSTR_END = "<!-- instructions:end -->"
 INSTR_HEADING = "## Instructions per call (`instructions.py`, noise-free)"
+STREAM_BEGIN = "<!-- stream-latency:begin -->"  # written by hand from stream_latency.py's output
+STREAM_END = "<!-- stream-latency:end -->"
+STREAM_HEADING = "## User data stream: event latency (`stream_latency.py`)"
 
 FULL = {"reps": 5, "calls": {1: 3000, 50: 10000, 500: 10000}}
 QUICK = {"reps": 2, "calls": {1: 300, 50: 1500, 500: 2000}}
@@ -569,6 +572,10 @@ def _write_results(rows: list[Row], clients: list[str], concurrencies: list[int]
         INSTR_HEADING,
         "",
         keep_section(INSTR_BEGIN, INSTR_END, "Not run yet: `python benchmarks/instructions.py`."),
+        "",
+        STREAM_HEADING,
+        "",
+        keep_section(STREAM_BEGIN, STREAM_END, "Not run yet: `python benchmarks/stream_latency.py`."),
         "",
     ]
     RESULTS_MD.write_text("\n".join(text))

@@ -47,6 +47,15 @@ from ._models import (
     TieredCollateralRate,
 )
 from ._signing import Ed25519Signer, HmacSigner, RsaSigner, Signer
+from ._stream import UserStream
+from ._stream_models import (
+    AccountUpdate,
+    GapReason,
+    RiskLevel,
+    RiskLevelChange,
+    StreamGap,
+    UnknownEvent,
+)
 from ._time import SystemTime, TimeSource
 from .limits import WeightKind, WeightsSnapshot, WeightUsage
 
@@ -60,6 +69,7 @@ __all__ = [
     "AccountInfo",
     "AccountStatus",
     "AccountType",
+    "AccountUpdate",
     "Ack",
     "AssetIndexPrice",
     "AssetLeverage",
@@ -79,6 +89,7 @@ __all__ = [
     "Endpoint",
     "ExecutionUnknownError",
     "FutureType",
+    "GapReason",
     "HmacSigner",
     "InterestRecord",
     "InvalidParameterError",
@@ -94,12 +105,15 @@ __all__ = [
     "RepayResult",
     "RepaySource",
     "RetryPolicy",
+    "RiskLevel",
+    "RiskLevelChange",
     "RiskUnitMaintenance",
     "RsaSigner",
     "ServerClock",
     "ServerError",
     "Signer",
     "SpanAccountInfo",
+    "StreamGap",
     "SystemTime",
     "TieredCollateralRate",
     "TimeSource",
@@ -107,6 +121,8 @@ __all__ = [
     "TimestampError",
     "TransferSide",
     "TransportError",
+    "UnknownEvent",
+    "UserStream",
     "Weight",
     "WeightKind",
     "WeightUsage",

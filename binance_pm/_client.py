@@ -36,6 +36,7 @@ from ._secret import Secret
 from ._session import SERVER_TIME, Session, parse_server_time
 from ._signing import HmacSigner, Signer, load_private_key
 from ._stores import InMemoryWindowStore, WindowStore
+from ._stream import UserStream
 from ._time import SYSTEM_TIME, TimeSource
 from ._validate import check_max_wait, check_recv_window
 
@@ -82,6 +83,7 @@ class Client:
         signer: Signer | None = None,
         base_url: str = DEFAULT_BASE_URL,
         futures_url: str = DEFAULT_FUTURES_URL,
+        stream_url: str = "wss://fstream.binance.com",
         recv_window: int = DEFAULT_RECV_WINDOW_MS,
         timeout: Timeout | float = _DEFAULT_TIMEOUT,
         retry: RetryPolicy = _DEFAULT_RETRY,
@@ -119,6 +121,9 @@ class Client:
             raise ValueError("api_key must be a non-empty printable ASCII string")
         urls = {"api": _check_url("base_url", base_url), "sapi": _check_url("base_url", base_url),
                 "fapi": _check_url("futures_url", futures_url)}
+        if not isinstance(stream_url, str) or not stream_url.startswith(("wss://", "ws://")):
+            raise ValueError(f"stream_url must start with wss:// or ws://, got {stream_url!r}")
+        self._stream_url = stream_url.rstrip("/")
         if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
             raise ValueError("pool_size must be at least 1")
         if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1024:
@@ -187,8 +192,36 @@ class Client:
         if max_wait is not NOT_GIVEN:
             changes["max_wait"] = check_max_wait(max_wait)
         copy = object.__new__(Client)
+        copy._stream_url = self._stream_url
         copy._bind(self._session.copy(**changes))
         return copy
+
+    def user_stream(
+        self,
+        *,
+        heartbeat_timeout: float = 15.0,
+        keepalive_interval: float = 1800.0,
+        rotate_after: float = 23 * 3600.0,
+        close_listen_key: bool = False,
+        backoff_cap: float = 30.0,
+    ) -> UserStream:
+        """The Portfolio Margin Pro user data stream (risk events), kept alive while you iterate::
+
+            async with client.user_stream() as stream:
+                async for event in stream:  # AccountUpdate | RiskLevelChange | StreamGap | UnknownEvent
+                    ...
+
+        The listen key costs weight 1 in the ``/fapi`` IP pool of ``futures_url`` per call; a
+        ``StreamGap`` after an interruption carries an ``account_info()`` snapshot (UID weight 5).
+        The socket goes to ``stream_url``. See :class:`UserStream`.
+        """
+        if self._session.is_closed():
+            raise RuntimeError("this binance_pm client is closed")
+        return UserStream(
+            session=self._session, snapshot=self.account.account_info, stream_url=self._stream_url,
+            heartbeat_timeout=heartbeat_timeout, keepalive_interval=keepalive_interval,
+            rotate_after=rotate_after, close_listen_key=close_listen_key, backoff_cap=backoff_cap,
+        )
 
     def __repr__(self) -> str:
         session = getattr(self, "_session", None)  # absent if __init__ failed

@@ -164,7 +164,9 @@ def build_parser(commands: Sequence[Command], prog: str, stdout: TextIO | None =
         ) + "\n\n" + _listing(commands, width),
         epilog=(
             "every command takes --table, --simulator, --base-url, --recv-window, --timeout, "
-            "--max-wait and --verbose.\n\n" + KEYS + "\n\n" + EXIT_CODES
+            "--max-wait and --verbose.\n\n"
+            f'"{prog} watch [--simulator]" prints the user data stream (risk events), one JSON '
+            "line per event.\n\n" + KEYS + "\n\n" + EXIT_CODES
         ),
         stdout=stdout,
     )

@@ -26,6 +26,7 @@ from ._control import add_control_routes
 from ._faults import Fault, FaultKind
 from ._routes import ROUTES, Handler, Route, Weigh, register_into
 from ._state import AccountState, Execution, SimError
+from ._stream import StreamSim
 
 __all__ = ["FakeBinance", "ReceivedRequest"]
 
@@ -111,6 +112,7 @@ class FakeBinance:
         self._runner: web.AppRunner | None = None
         self.app = web.Application()
         add_control_routes(self)
+        self.stream = StreamSim(self)  # the user data stream; its websocket route goes first
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
 
     # -- lifecycle ---------------------------------------------------------------------------

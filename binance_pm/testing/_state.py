@@ -103,6 +103,9 @@ class AccountState:
         factory=lambda: {"BTC": (Decimal("28251.9136906"), 1683518338121),
                          "ETH": (Decimal("1870.4212"), 1683518338121)}
     )
+    # The account's one user-data-stream listen key and when it lapses (server ms).
+    listen_key: str | None = None
+    listen_key_expires_ms: int = 0
     _ids: itertools.count[int] = attrs.field(factory=lambda: itertools.count(58203331886213504))
 
     def assets(self) -> list[str]:

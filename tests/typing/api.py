@@ -12,6 +12,7 @@ from binance_pm import (
     NOT_GIVEN,
     AccountInfo,
     AccountStatus,
+    AccountUpdate,
     APIError,
     AssetIndexPrice,
     Balance,
@@ -26,8 +27,12 @@ from binance_pm import (
     RepayResult,
     RepaySource,
     RetryPolicy,
+    RiskLevel,
+    RiskLevelChange,
+    StreamGap,
     Timeout,
     TransferSide,
+    UnknownEvent,
     WeightsSnapshot,
 )
 from binance_pm.limits import InMemoryWindowStore, WeightKind
@@ -99,5 +104,22 @@ async def usage(http: aiohttp.ClientSession) -> None:
         futures: str = sim.futures_url
         fapi_used: int = sim.used("IP", "/fapi/v1/listenKey", method="POST")
         del futures, fapi_used
+    client = Client(api_key="k", api_secret="s", futures_url="https://fapi.binance.com",
+                    stream_url="wss://fstream.binance.com")
+    async with client.user_stream(heartbeat_timeout=15.0, keepalive_interval=1800.0,
+                                  rotate_after=23 * 3600.0, close_listen_key=False) as stream:
+        async for event in stream:
+            match event:
+                case RiskLevelChange(level=RiskLevel.MARGIN_CALL):
+                    ratio: Decimal = event.uni_mmr
+                    del ratio
+                case AccountUpdate(uni_mmr=uni_mmr):
+                    del uni_mmr
+                case StreamGap(snapshot=snap):
+                    deaf_from: datetime = event.since
+                    repaired: AccountInfo | None = snap
+                    del deaf_from, repaired
+                case UnknownEvent(type=kind):
+                    del kind
     version: str = binance_pm.__version__
     del version
