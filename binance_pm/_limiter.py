@@ -46,12 +46,13 @@ class Charge(NamedTuple):
 
 
 class Reservation(NamedTuple):
-    """What one request holds: its slots in the store and, per charge, the window its usage
-    header will report. ``straddles``: charged to two windows, so a header can't be matched."""
+    """What one request holds: its slots in the store (two windows near an edge) and the window
+    its usage header will report. ``straddles``: charged to two windows, so a header can't be
+    matched to one."""
 
-    charges: tuple[Charge, ...]
+    charge: Charge
     slots: tuple[Slot, ...]
-    windows: tuple[int, ...]
+    window: int
     straddles: bool
 
 
@@ -101,11 +102,6 @@ async def _done(answer: Awaitable[None] | None) -> None:
         await answer
 
 
-async def _all(pending: list[Awaitable[None]]) -> None:
-    for answer in pending:
-        await answer
-
-
 def _ms_to_dt(ms: float) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
@@ -123,62 +119,44 @@ class WeightLimiter:
     )
     _blocked: dict[str, tuple[int, bool]] = attrs.field(init=False, factory=dict)
     _answered: dict[str, int] = attrs.field(init=False, factory=dict)  # key -> latest window
-    # id(charges) -> (charges, the reservation every call of its current window can share)
-    _shared: dict[int, tuple[tuple[Charge, ...], Reservation]] = attrs.field(
-        init=False, factory=dict
-    )
+    # charge -> the reservation every call of its current window can share
+    _shared: dict[Charge, Reservation] = attrs.field(init=False, factory=dict)
 
     def __repr__(self) -> str:
         return f"WeightLimiter(store={self.store!r})"
 
     def reserve(
-        self, charges: tuple[Charge, ...], scopes: tuple[str, ...], now: int
+        self, charge: Charge, scopes: tuple[str, ...], now: int
     ) -> Reservation | Wait | Awaitable[Reservation | Wait]:
-        """Charge every cost in the window(s) around ``now`` (server ms), or say how long to
+        """Charge ``charge`` in the window(s) around ``now`` (server ms), or say how long to
         wait. Answers at once when the store does; otherwise returns what to await."""
-        res = self._slots(charges, now)
-        if isinstance(res, Wait):
-            return res
+        res = self._slots(charge, now)
+        key, window = charge.key, res.window
+        if self._inflight.get((key, window)) and self._answered.get(key) != window:
+            return Wait(FIRST_ANSWER_POLL_S, False, False)  # the window's first is still out
         result = self.store.reserve(res.slots, scopes, now)
         if isinstance(result, ReserveResult):
             return self._charged(res, result, now)
         return self._charged_later(res, result, now)
 
-    def _slots(self, charges: tuple[Charge, ...], now: int) -> Reservation | Wait:
-        """The slots ``charges`` take at ``now``: the window's own, or both windows near an edge.
+    def _slots(self, charge: Charge, now: int) -> Reservation:
+        """The slots ``charge`` takes at ``now``: its window's, or both windows near an edge.
         Away from the edges every call of a window shares one (immutable) reservation."""
         edge = int(self.edge_ms())
-        shared = self._shared.get(id(charges))
-        if shared is not None and shared[0] is charges:
-            res = shared[1]
-            c = charges[0]
-            wms = c.pool.window_ms
-            if (now - edge) // wms == (now + edge) // wms == res.windows[0] and len(charges) == 1:
-                return self._first_answer_out(res) or res
-        slots: list[Slot] = []
-        windows: list[int] = []
-        straddles = False
-        for c in charges:
-            if c.amount > c.pool.limit:
-                raise ValueError(
-                    f"request weight {c.amount} exceeds the {c.pool.kind.value} limit {c.pool.limit}"
-                )
-            wms = c.pool.window_ms
-            mid, lo, hi = now // wms, (now - edge) // wms, (now + edge) // wms
-            straddles = straddles or lo != hi
-            slots += [Slot(c.key, w, c.amount, c.pool.limit) for w in sorted({lo, mid, hi})]
-            windows.append(mid)
-        res = Reservation(charges, tuple(slots), tuple(windows), straddles)
-        if not straddles and len(self._shared) < 1024:
-            self._shared[id(charges)] = (charges, res)
-        return self._first_answer_out(res) or res
-
-    def _first_answer_out(self, res: Reservation) -> Wait | None:
-        # In each window a bucket's first request goes alone (see the module docstring).
-        for c, window in zip(res.charges, res.windows, strict=True):
-            if self._inflight.get((c.key, window)) and self._answered.get(c.key) != window:
-                return Wait(FIRST_ANSWER_POLL_S, False, False)
-        return None
+        wms = charge.pool.window_ms
+        mid, lo, hi = now // wms, (now - edge) // wms, (now + edge) // wms
+        shared = self._shared.get(charge)
+        if shared is not None and lo == hi == shared.window:
+            return shared
+        if charge.amount > charge.pool.limit:
+            raise ValueError(f"request weight {charge.amount} exceeds the "
+                             f"{charge.pool.kind.value} limit {charge.pool.limit}")
+        slots = tuple(Slot(charge.key, w, charge.amount, charge.pool.limit)
+                      for w in sorted({lo, mid, hi}))
+        res = Reservation(charge, slots, mid, lo != hi)
+        if lo == hi and len(self._shared) < 1024:
+            self._shared[charge] = res
+        return res
 
     async def _charged_later(
         self, res: Reservation, pending: Awaitable[ReserveResult], now: int
@@ -186,15 +164,15 @@ class WeightLimiter:
         return self._charged(res, await pending, now)
 
     def _charged(self, res: Reservation, result: ReserveResult, now: int) -> Reservation | Wait:
+        charge = res.charge
         if result.ok:
-            for c, window in zip(res.charges, res.windows, strict=True):
-                self._inflight[c.key, window] += c.amount
-                self._count(c, window, c.amount)
+            self._inflight[charge.key, res.window] += charge.amount
+            self._count(charge, res.window, charge.amount)
             return res
         if result.blocked_until_ms:
             return Wait(max(0.0, (result.blocked_until_ms - now) / 1000), True, result.banned)
-        edge = int(self.edge_ms())
-        wake = min((now // c.pool.window_ms + 1) * c.pool.window_ms for c in res.charges) + edge
+        wms = charge.pool.window_ms
+        wake = (now // wms + 1) * wms + int(self.edge_ms())
         return Wait((wake - now) / 1000, False, False)
 
     def _count(self, charge: Charge, window: int, amount: int) -> None:
@@ -204,47 +182,43 @@ class WeightLimiter:
         if window == book.window:
             book.used = max(0, book.used + amount)
 
-    def _land(self, c: Charge, window: int) -> None:
-        """``c`` is no longer in flight (answered, failed or given back)."""
-        left = self._inflight[c.key, window] - c.amount
+    def _land(self, res: Reservation) -> None:
+        """The request is no longer in flight (answered, failed or given back)."""
+        flight = (res.charge.key, res.window)
+        left = self._inflight[flight] - res.charge.amount
         if left > 0:
-            self._inflight[c.key, window] = left
+            self._inflight[flight] = left
         else:
-            del self._inflight[c.key, window]
+            del self._inflight[flight]
 
     async def release(self, res: Reservation) -> None:
         """Give back a reservation whose request never left (failed to connect, cancelled)."""
-        for c, window in zip(res.charges, res.windows, strict=True):
-            self._land(c, window)
-            self._count(c, window, -c.amount)
+        self._land(res)
+        self._count(res.charge, res.window, -res.charge.amount)
         await _done(self.store.release(res.slots))
 
     def settle(
         self, res: Reservation, headers: Mapping[str, str] | None
     ) -> Awaitable[None] | None:
         """The request was sent: it is no longer in flight, and ``headers`` (None if no answer
-        came) say what the server has counted. Raise each bucket to that count plus what this
+        came) say what the server has counted. Raise the bucket to that count plus what this
         client still has in flight in the window, which the server has not seen yet. Returns
         what to await if the store does not answer at once."""
-        pending: list[Awaitable[None]] = []
-        for c, window in zip(res.charges, res.windows, strict=True):
-            self._land(c, window)
-            if headers is None:
-                continue
-            if self._answered.get(c.key, -1) < window:
-                self._answered[c.key] = window
-            raw = headers.get(c.pool.header)
-            if res.straddles or raw is None or not raw.isdigit():
-                continue  # a header can't be matched to one of two windows
-            used = int(raw) + self._inflight.get((c.key, window), 0)
-            book = self._books.get(c.key)
-            if book is not None and book.window == window and used > book.used:
-                book.used = used
-            # Always told to the store: a shared store may have lost its count (a restart).
-            answer = self.store.observe(c.key, window, used)
-            if answer is not None:
-                pending.append(answer)
-        return _all(pending) if pending else None
+        self._land(res)
+        if headers is None:
+            return None
+        charge, window = res.charge, res.window
+        if self._answered.get(charge.key, -1) < window:
+            self._answered[charge.key] = window
+        raw = headers.get(charge.pool.header)
+        if res.straddles or raw is None or not raw.isdigit():
+            return None  # a header can't be matched to one of two windows
+        used = int(raw) + self._inflight.get((charge.key, window), 0)
+        book = self._books.get(charge.key)
+        if book is not None and book.window == window and used > book.used:
+            book.used = used
+        # Always told to the store: a shared store may have lost its count (a restart).
+        return self.store.observe(charge.key, window, used)
 
     async def block(self, scope: str, retry_after: float, *, banned: bool) -> None:
         """Refuse reservations in ``scope`` for ``retry_after`` seconds."""

@@ -26,7 +26,7 @@ class WeightKind(enum.StrEnum):
     API = "API"  # the /api/* pool shared by all /api endpoints, per IP
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # a key of the limiter's per-call lookups
 class Pool:
     """One budget: ``limit`` weight per ``window_ms`` of server time, reported in ``header``.
 

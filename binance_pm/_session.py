@@ -103,7 +103,7 @@ class _Call:
     recv_window: int
     timeout: Timeout
     deadline: float  # time-source monotonic: no wait may end after it (max_wait)
-    charges: tuple[Charge, ...]
+    charge: Charge
     scopes: tuple[str, ...]  # what a 429 or a ban on this call blocks
 
     def where(self) -> str:
@@ -172,8 +172,8 @@ class Session:
     slots: asyncio.Semaphore | None = None  # at most pool_size requests in flight
     _deadlines: Deadlines | None = None
     _headers: dict[str, str] = attrs.field(init=False, factory=dict)
-    # (family, path, weight kind, amount) -> the charges and block scopes of such a call
-    _plans: dict[tuple[str, str, str, int], tuple[tuple[Charge, ...], tuple[str, ...]]] = \
+    # (family, path, weight kind, amount) -> the charge and block scopes of such a call
+    _plans: dict[tuple[str, str, str, int], tuple[Charge, tuple[str, ...]]] = \
         attrs.field(init=False, factory=dict)
     # Timeout -> aiohttp's part of it: the connect limit (TCP and TLS) of a new connection
     _aiohttp_timeouts: dict[Timeout, aiohttp.ClientTimeout] = attrs.field(init=False, factory=dict)
@@ -320,13 +320,13 @@ class Session:
 
     def _plan(
         self, spec: Endpoint, weight: Weight, base: str
-    ) -> tuple[tuple[Charge, ...], tuple[str, ...]]:
-        """The charges of a call and the scopes a 429 or ban on it blocks (cached: a handful)."""
+    ) -> tuple[Charge, tuple[str, ...]]:
+        """The charge of a call and the scopes a 429 or ban on it blocks (cached: a handful)."""
         pool = self.pools.get((spec.family, weight.kind))
         if pool is None:
             raise ValueError(f"{spec.name}(): no {weight.kind.value} weight pool for /{spec.family}")
-        charges = (Charge(pool, pool.bucket(spec.path), weight.amount),)
-        plan = charges, (*dict.fromkeys(c.key for c in charges), f"ban:{base}")
+        charge = Charge(pool, pool.bucket(spec.path), weight.amount)
+        plan = charge, (charge.key, f"ban:{base}")
         if len(self._plans) < 1024:
             self._plans[spec.family, spec.path, weight.kind.value, weight.amount] = plan
         return plan
@@ -522,7 +522,7 @@ class Session:
         reserve waits for it (a 429 or 418 never executes, so resending is safe)."""
         banned = resp.status == 418
         told = clamp_retry_after(resp.headers.get("Retry-After"), now=self.time.wall())
-        pool = call.charges[0].pool
+        pool = call.charge.pool
         wait = rate_limit_wait(told, banned=banned, window_left=self.limiter.window_remaining(pool))
         for scope in call.scopes[-1:] if banned else call.scopes[:-1]:
             await self.limiter.block(scope, wait, banned=banned)
@@ -581,7 +581,7 @@ class _Reserved:
                 await slots.acquire()  # free: returns without suspending
             try:
                 now = session.clock.now_ms()
-                res = limiter.reserve(call.charges, call.scopes, now)
+                res = limiter.reserve(call.charge, call.scopes, now)
                 if not isinstance(res, Reservation | Wait):
                     res = await res  # a store that answers later
             except BaseException:

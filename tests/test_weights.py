@@ -180,25 +180,23 @@ def _pool(kind: WeightKind, limit: int) -> Pool:
     return Pool("sapi", kind, limit, f"X-{kind.value}", True, 60_000)
 
 
-def test_multi_cost_reservation_is_all_or_nothing() -> None:
-    """A request with two costs is charged both or neither."""
+def test_a_full_window_says_when_to_come_back() -> None:
+    """A charge that does not fit is not made; the wait runs to the next window."""
     store = InMemoryWindowStore()
     limiter = WeightLimiter(now_ms=lambda: 10_000, store=store, edge_ms=lambda: 0.0)
-    uid, ip = _pool(WeightKind.UID, 180_000), _pool(WeightKind.IP, 12_000)
-    first = (Charge(uid, "UID:/a", 100_000), Charge(ip, "IP:/b", 10_000))
-    held = limiter.reserve(first, ("UID:/a", "IP:/b"), 10_000)
+    uid = _pool(WeightKind.UID, 180_000)
+    held = limiter.reserve(Charge(uid, "UID:/a", 100_000), ("UID:/a",), 10_000)
     assert isinstance(held, Reservation)
     limiter.settle(held, {})  # answered: the window's first answer is in
-    second = (Charge(uid, "UID:/a", 10), Charge(ip, "IP:/b", 5000))
-    wait = limiter.reserve(second, ("UID:/a", "IP:/b"), 10_000)
+    wait = limiter.reserve(Charge(uid, "UID:/a", 90_000), ("UID:/a",), 10_000)
     assert isinstance(wait, Wait) and wait.seconds == 50.0 and not wait.blocked
-    assert store.used("UID:/a", 0) == 100_000 and store.used("IP:/b", 0) == 10_000
+    assert store.used("UID:/a", 0) == 100_000
 
 
 def test_edge_reservation_charges_both_windows() -> None:
     """Near a boundary the server may see the other window: both are charged."""
     limiter = WeightLimiter(now_ms=lambda: 59_990, edge_ms=lambda: 50.0)
-    res = limiter.reserve((Charge(_pool(WeightKind.UID, 180_000), "UID:/a", 7),), (), 59_990)
+    res = limiter.reserve(Charge(_pool(WeightKind.UID, 180_000), "UID:/a", 7), (), 59_990)
     assert isinstance(res, Reservation) and res.straddles
     assert sorted(s.window for s in res.slots) == [0, 1]
     assert res.slots[0] == Slot("UID:/a", 0, 7, 180_000)
@@ -208,7 +206,7 @@ def test_settle_counts_what_the_server_has_not_seen_yet() -> None:
     """The usage header plus this client's other requests still in flight in that window."""
     store = InMemoryWindowStore()
     limiter = WeightLimiter(now_ms=lambda: 1_000, store=store, edge_ms=lambda: 0.0)
-    charge = (Charge(_pool(WeightKind.UID, 180_000), "UID:/a", 500),)
+    charge = Charge(_pool(WeightKind.UID, 180_000), "UID:/a", 500)
     first = limiter.reserve(charge, (), 1_000)
     assert isinstance(first, Reservation)
     assert isinstance(limiter.reserve(charge, (), 1_000), Wait)  # the first goes alone
