@@ -130,7 +130,9 @@ class WeightLimiter:
     ) -> Reservation | Wait | Awaitable[Reservation | Wait]:
         """Charge ``charge`` in the window(s) around ``now`` (server ms), or say how long to
         wait. Answers at once when the store does; otherwise returns what to await."""
-        res = self._slots(charge, now)
+        res = self._shared.get(charge)
+        if res is None or not self._inside(res, now):
+            res = self._slots(charge, now)
         key, window = charge.key, res.window
         if self._inflight.get((key, window)) and self._answered.get(key) != window:
             return Wait(FIRST_ANSWER_POLL_S, False, False)  # the window's first is still out
@@ -145,9 +147,6 @@ class WeightLimiter:
         edge = int(self.edge_ms())
         wms = charge.pool.window_ms
         mid, lo, hi = now // wms, (now - edge) // wms, (now + edge) // wms
-        shared = self._shared.get(charge)
-        if shared is not None and lo == hi == shared.window:
-            return shared
         if charge.amount > charge.pool.limit:
             raise ValueError(f"request weight {charge.amount} exceeds the "
                              f"{charge.pool.kind.value} limit {charge.pool.limit}")
@@ -157,6 +156,12 @@ class WeightLimiter:
         if lo == hi and len(self._shared) < 1024:
             self._shared[charge] = res
         return res
+
+    def _inside(self, res: Reservation, now: int) -> bool:
+        """``now`` is in ``res``'s window and not within the edge margin of either end."""
+        edge = int(self.edge_ms())
+        wms = res.charge.pool.window_ms
+        return (now - edge) // wms == (now + edge) // wms == res.window
 
     async def _charged_later(
         self, res: Reservation, pending: Awaitable[ReserveResult], now: int

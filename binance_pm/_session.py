@@ -134,7 +134,10 @@ def _excerpt(body: bytes) -> str:
 def _decode(body: bytes) -> Any:
     """JSON with exact decimals; ValueError for anything that is not (deep nesting included)."""
     try:
-        text = body.decode(json.detect_encoding(body), "surrogatepass")
+        # JSON between systems is UTF-8 (RFC 8259 8.1), and then starts with "{" or "[" and no
+        # NUL (UTF-16/32 would); anything else goes through json's own encoding detection.
+        utf8 = body[:1] in (b"{", b"[") and body[1:2] != b"\x00"
+        text = body.decode("utf-8" if utf8 else json.detect_encoding(body), "surrogatepass")
         try:
             value, end = _JSON.raw_decode(text)  # Binance's bodies start with the value
         except ValueError:
@@ -172,8 +175,9 @@ class Session:
     slots: asyncio.Semaphore | None = None  # at most pool_size requests in flight
     _deadlines: Deadlines | None = None
     _headers: dict[str, str] = attrs.field(init=False, factory=dict)
-    # (family, path, weight kind, amount) -> the charge and block scopes of such a call
-    _plans: dict[tuple[str, str, str, int], tuple[Charge, tuple[str, ...]]] = \
+    # a spec's weight (its own object: a spec keeps it alive) -> the spec, the charge and the
+    # scopes a 429 or ban on such a call blocks
+    _plans: dict[Weight, tuple[Endpoint, Charge, tuple[str, ...]]] = \
         attrs.field(init=False, factory=dict)
     # Timeout -> aiohttp's part of it: the connect limit (TCP and TLS) of a new connection
     _aiohttp_timeouts: dict[Timeout, aiohttp.ClientTimeout] = attrs.field(init=False, factory=dict)
@@ -296,7 +300,7 @@ class Session:
         timeout: Timeout | float | NotGivenType,
         max_wait: float | NotGivenType,
     ) -> _Call:
-        if self.is_closed():
+        if self.closed or (self._root is not None and self._root.closed):
             raise RuntimeError("this binance_pm client is closed")
         query = spec.encode(args)
         if spec.signed and self.signer is None:
@@ -308,27 +312,27 @@ class Session:
             raise ValueError(f"{spec.name}(): no base URL for /{spec.family} calls on this client")
         rw = self.recv_window if recv_window is NOT_GIVEN else check_recv_window(recv_window)
         wait = self.max_wait if max_wait is NOT_GIVEN else check_max_wait(max_wait)
-        weight = spec.weight_for(args)
-        plan = self._plans.get((spec.family, spec.path, weight.kind.value, weight.amount))
-        if plan is None:
+        weight = spec.weight if spec.weight_rule is None else spec.weight_rule(args)
+        plan = self._plans.get(weight)
+        if plan is None or plan[0] is not spec:
             plan = self._plan(spec, weight, base)
         return _Call(
             spec, query, base, rw,
             self.timeout if timeout is NOT_GIVEN else as_timeout(timeout),
-            self.time.monotonic() + wait, *plan,
+            self.time.monotonic() + wait, plan[1], plan[2],
         )
 
     def _plan(
         self, spec: Endpoint, weight: Weight, base: str
-    ) -> tuple[Charge, tuple[str, ...]]:
-        """The charge of a call and the scopes a 429 or ban on it blocks (cached: a handful)."""
+    ) -> tuple[Endpoint, Charge, tuple[str, ...]]:
+        """The charge of a call and the scopes a 429 or ban on it blocks (cached per weight)."""
         pool = self.pools.get((spec.family, weight.kind))
         if pool is None:
             raise ValueError(f"{spec.name}(): no {weight.kind.value} weight pool for /{spec.family}")
         charge = Charge(pool, pool.bucket(spec.path), weight.amount)
-        plan = charge, (charge.key, f"ban:{base}")
+        plan = spec, charge, (charge.key, f"ban:{base}")
         if len(self._plans) < 1024:
-            self._plans[spec.family, spec.path, weight.kind.value, weight.amount] = plan
+            self._plans[weight] = plan
         return plan
 
     # stage: clock
