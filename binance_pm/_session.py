@@ -46,6 +46,7 @@ from ._errors import (
     TransportError,
     api_error,
 )
+from ._gate import Gate
 from ._limiter import Charge, Reservation, Wait, WeightLimiter
 from ._pools import Pool, WeightKind
 from ._retry import backoff_wait, clamp_retry_after, outcome_unknown, rate_limit_wait, should_retry
@@ -172,7 +173,7 @@ class Session:
     closed: bool = False
     # A with_options() copy sends through its root's HTTP session, slots and deadlines.
     _root: Session | None = None
-    slots: asyncio.Semaphore | None = None  # at most pool_size requests in flight
+    slots: Gate | None = None  # at most pool_size requests in flight
     _deadlines: Deadlines | None = None
     _headers: dict[str, str] = attrs.field(init=False, factory=dict)
     # a spec's weight (its own object: a spec keeps it alive) -> the spec, the charge and the
@@ -188,7 +189,7 @@ class Session:
         if self._deadlines is None:
             self._deadlines = Deadlines(self.time)
         if self.slots is None:
-            self.slots = asyncio.Semaphore(self.pool_size)
+            self.slots = Gate(self.pool_size)
 
     def __repr__(self) -> str:
         return f"Session(base_url={self.urls.get('sapi')!r}, closed={self.is_closed()})"
@@ -214,7 +215,7 @@ class Session:
             self.owns_http = True
         return self.http
 
-    def _gate(self) -> asyncio.Semaphore:
+    def _gate(self) -> Gate:
         assert self.slots is not None
         return self.slots
 
@@ -392,7 +393,7 @@ class Session:
         bound = max(0.0, min(call.timeout.total, call.deadline - self.time.monotonic()))
         try:
             async with asyncio.timeout(bound):
-                await slots.acquire()
+                await slots.enter()
         except TimeoutError:
             raise TransportError(
                 f"{call.where()}: no free connection slot within {bound:g}s (not sent)"
@@ -423,7 +424,9 @@ class Session:
         timeout = self._aiohttp_timeouts.get(call.timeout) or self._aiohttp_timeout(call.timeout)
         with _ErrorMap(), self._deadlines.section(call.timeout.total):
             ticket.sent = True
-            async with http.request(
+            # "async with await": the response's own context, without the request wrapper's
+            # extra coroutine layer.
+            async with await http.request(
                 call.spec.method, url,
                 headers=self._headers if call.spec.api_key else None,
                 timeout=timeout,
@@ -579,22 +582,20 @@ class _Reserved:
         session, call = self._session, self._call
         limiter, slots = session.limiter, session._gate()
         while True:
-            if slots.locked():
+            if not slots.try_enter():
                 await session._wait_for_slot(call)
-            else:
-                await slots.acquire()  # free: returns without suspending
             try:
                 now = session.clock.now_ms()
                 res = limiter.reserve(call.charge, call.scopes, now)
                 if not isinstance(res, Reservation | Wait):
                     res = await res  # a store that answers later
             except BaseException:
-                slots.release()
+                slots.leave()
                 raise
             if isinstance(res, Reservation):
                 self._ticket = _Ticket(res, now)
                 return self._ticket
-            slots.release()
+            slots.leave()
             await session._wait_for_weight(call, res)
 
     async def __aexit__(
@@ -611,7 +612,7 @@ class _Reserved:
                             "resending", call.where())
             await session._settle(call, ticket, shield=exc is not None)
         finally:
-            session._gate().release()
+            session._gate().leave()
 
 
 def _gave_up(call: _Call, retries: int, failure: _NotSent | _MaybeSent) -> BinanceError:

@@ -1,4 +1,5 @@
-"""Connection slots: never more than pool_size in flight, and a wait for one is bounded."""
+"""Connection slots: a FIFO gate, never more than pool_size in flight, a wait for one bounded,
+and cancellation never loses or leaks a slot."""
 
 from __future__ import annotations
 
@@ -7,11 +8,58 @@ import asyncio
 import pytest
 
 from binance_pm import TransportError
+from binance_pm._gate import Gate
 from binance_pm.testing import FakeBinance, Fault
 
 from .conftest import ClientFactory
 
 PM_LOAN = "/sapi/v1/portfolio/pmLoan"
+
+
+async def test_fifo_handover_and_no_overtaking() -> None:
+    gate = Gate(1)
+    assert gate.try_enter() and not gate.try_enter()
+    order: list[int] = []
+
+    async def worker(i: int) -> None:
+        await gate.enter()
+        order.append(i)
+        await asyncio.sleep(0)
+        gate.leave()
+
+    tasks = [asyncio.create_task(worker(i)) for i in range(3)]
+    await asyncio.sleep(0)
+    assert not gate.try_enter()  # queued waiters come first, even with a slot about to free
+    gate.leave()
+    await asyncio.gather(*tasks)
+    assert order == [0, 1, 2] and gate.free == 1
+
+
+async def test_cancelled_waiter_takes_no_slot() -> None:
+    gate = Gate(1)
+    assert gate.try_enter()
+    waiter = asyncio.create_task(gate.enter())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    gate.leave()
+    assert gate.free == 1 and gate.try_enter()
+
+
+async def test_slot_handed_to_a_cancelled_waiter_is_passed_on() -> None:
+    gate = Gate(1)
+    assert gate.try_enter()
+    first = asyncio.create_task(gate.enter())
+    second = asyncio.create_task(gate.enter())
+    await asyncio.sleep(0)
+    gate.leave()  # hands the slot to `first`...
+    first.cancel()  # ...which is cancelled before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await asyncio.wait_for(second, 1)  # the slot went on to `second`
+    gate.leave()
+    assert gate.free == 1
 
 
 async def test_client_never_has_more_than_pool_size_in_flight(

@@ -121,7 +121,7 @@ async def test_ledger_soak_balances() -> None:
 
         await asyncio.gather(*(worker() for _ in range(TASKS)))
         slots = client._session._gate()
-        assert slots._value == client._session.pool_size  # none leaked
+        assert slots.free == client._session.pool_size  # none leaked
 
     executed = Counter(e.params["ref"] for e in sim.executions if e.path == LEDGER_PATH)
     assert foreign == []
