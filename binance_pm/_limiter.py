@@ -131,7 +131,11 @@ class WeightLimiter:
         """Charge ``charge`` in the window(s) around ``now`` (server ms), or say how long to
         wait. Answers at once when the store does; otherwise returns what to await."""
         res = self._shared.get(charge)
-        if res is None or not self._inside(res, now):
+        if res is not None:  # still inside its window, away from both edges?
+            edge, wms = int(self.edge_ms()), charge.pool.window_ms
+            if not (now - edge) // wms == (now + edge) // wms == res.window:
+                res = None
+        if res is None:
             res = self._slots(charge, now)
         key, window = charge.key, res.window
         if self._inflight.get((key, window)) and self._answered.get(key) != window:
@@ -157,12 +161,6 @@ class WeightLimiter:
             self._shared[charge] = res
         return res
 
-    def _inside(self, res: Reservation, now: int) -> bool:
-        """``now`` is in ``res``'s window and not within the edge margin of either end."""
-        edge = int(self.edge_ms())
-        wms = res.charge.pool.window_ms
-        return (now - edge) // wms == (now + edge) // wms == res.window
-
     async def _charged_later(
         self, res: Reservation, pending: Awaitable[ReserveResult], now: int
     ) -> Reservation | Wait:
@@ -172,7 +170,11 @@ class WeightLimiter:
         charge = res.charge
         if result.ok:
             self._inflight[charge.key, res.window] += charge.amount
-            self._count(charge, res.window, charge.amount)
+            book = self._books.get(charge.key)
+            if book is not None and book.window == res.window:
+                book.used += charge.amount
+            else:
+                self._count(charge, res.window, charge.amount)
             return res
         if result.blocked_until_ms:
             return Wait(max(0.0, (result.blocked_until_ms - now) / 1000), True, result.banned)

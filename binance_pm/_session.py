@@ -180,8 +180,8 @@ class Session:
     # scopes a 429 or ban on such a call blocks
     _plans: dict[Weight, tuple[Endpoint, Charge, tuple[str, ...]]] = \
         attrs.field(init=False, factory=dict)
-    # Timeout -> aiohttp's part of it: the connect limit (TCP and TLS) of a new connection
-    _aiohttp_timeouts: dict[Timeout, aiohttp.ClientTimeout] = attrs.field(init=False, factory=dict)
+    # id(Timeout) -> aiohttp's part of it: the connect limit (TCP and TLS) of a new connection
+    _aiohttp_timeouts: dict[int, aiohttp.ClientTimeout] = attrs.field(init=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         if self.api_key is not None:
@@ -420,9 +420,10 @@ class Session:
         http = self.http
         if http is None or self.closed:  # first use, a with_options() copy, or closed
             http = self._http()
-        assert self._deadlines is not None
-        timeout = self._aiohttp_timeouts.get(call.timeout) or self._aiohttp_timeout(call.timeout)
-        with _ErrorMap(), self._deadlines.section(call.timeout.total):
+        deadlines = self._deadlines
+        assert deadlines is not None
+        timeout = self._aiohttp_timeouts.get(id(call.timeout)) or self._aiohttp_timeout(call.timeout)
+        with _ErrorMap(), deadlines.section(call.timeout.total):
             ticket.sent = True
             # "async with await": the response's own context, without the request wrapper's
             # extra coroutine layer.
@@ -445,8 +446,8 @@ class Session:
         # The total is kept by self._deadlines. sock_connect bounds opening a connection (TCP
         # and TLS) and, unlike connect=, sets no timer when a pooled connection is reused.
         made = aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect)
-        if len(self._aiohttp_timeouts) < 64:
-            self._aiohttp_timeouts[timeout] = made
+        if timeout is self.timeout:  # the client's default: kept alive by this session
+            self._aiohttp_timeouts[id(timeout)] = made
         return made
 
     async def _read_capped(self, call: _Call, raw: aiohttp.ClientResponse) -> bytes:

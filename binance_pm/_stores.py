@@ -70,28 +70,30 @@ class InMemoryWindowStore:
     def reserve(
         self, slots: Sequence[Slot], scopes: Sequence[str], now_ms: int
     ) -> ReserveResult:
-        until, banned = 0, False
-        for scope in scopes:
-            block = self._blocks.get(scope)
-            if block is not None and block[0] > until and block[0] > now_ms:
-                until, banned = block
-        if until:
-            return ReserveResult(False, until, banned)
+        if self._blocks:  # only after a 429 or 418
+            until, banned = 0, False
+            for scope in scopes:
+                block = self._blocks.get(scope)
+                if block is not None and block[0] > until and block[0] > now_ms:
+                    until, banned = block
+            if until:
+                return ReserveResult(False, until, banned)
         counts = self._counts
-        for s in slots:
-            if counts.get((s.key, s.window), 0) + s.amount > s.limit:
+        for key, window, amount, limit in slots:
+            if counts.get((key, window), 0) + amount > limit:
                 return _FULL
-        for s in slots:
-            counts[s.key, s.window] = counts.get((s.key, s.window), 0) + s.amount
-            self._forget_before(s.key, s.window)
+        for key, window, amount, _ in slots:
+            counts[key, window] = counts.get((key, window), 0) + amount
+            if window > self._latest.get(key, window - 1):
+                self._forget_before(key, window)
         return _CHARGED
 
     def _forget_before(self, key: str, window: int) -> None:
-        # Keep the current and previous window of each bucket: memory stays flat over days.
-        if window > self._latest.get(key, window - 1):
-            self._latest[key] = window
-            for k in [k for k in self._counts if k[0] == key and k[1] < window - 1]:
-                del self._counts[k]
+        # A bucket's first charge in a new window: keep that window and the one before, so memory
+        # stays flat over days.
+        self._latest[key] = window
+        for k in [k for k in self._counts if k[0] == key and k[1] < window - 1]:
+            del self._counts[k]
 
     def release(self, slots: Sequence[Slot]) -> None:
         for s in slots:
