@@ -12,7 +12,7 @@ import aiohttp
 from yarl import URL
 
 from ._account import Account
-from ._clock import ServerClock
+from ._clock import SERVER_TIME, ServerClock, parse_server_time
 from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout, as_timeout
 from ._constants import (
     CLOCK_RESYNC_INTERVAL_S,
@@ -33,7 +33,7 @@ from ._limiter import WeightLimiter, WeightsSnapshot
 from ._market import Market
 from ._pools import default_pools
 from ._secret import Secret
-from ._session import SERVER_TIME, Session, parse_server_time
+from ._session import Session
 from ._signing import HmacSigner, Signer, load_private_key
 from ._stores import InMemoryWindowStore, WindowStore
 from ._stream import UserStream

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import attrs
 
@@ -31,9 +32,13 @@ from ._constants import (
     CLOCK_RETRY_S,
     WEIGHT_EDGE_MARGIN_MS,
 )
+from ._endpoints import Endpoint, Weight
+from ._pools import WeightKind
 from ._time import SYSTEM_TIME, TimeSource
 
-__all__ = ["FRESH", "REFRESH", "WAIT", "ClockSample", "ServerClock"]
+__all__ = [
+    "FRESH", "REFRESH", "SERVER_TIME", "WAIT", "ClockSample", "ServerClock", "parse_server_time",
+]
 
 FRESH, REFRESH, WAIT = 0, 1, 2  # ServerClock.state()
 
@@ -214,3 +219,19 @@ class ServerClock:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+# Binance's clock: an ordinary unsigned call (no API key) in the /api pool; the session's clock
+# samples it and clock=False keeps it from waiting for the clock itself.
+SERVER_TIME = Endpoint(
+    "server_time", "GET", "/api/v3/time", Weight(WeightKind.API, 1),
+    signed=False, api_key=False, clock=False,
+)
+
+
+def parse_server_time(data: Any) -> int:
+    """``serverTime`` of a ``GET /api/v3/time`` answer."""
+    value = data["serverTime"]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"serverTime must be an integer, got {type(value).__name__}")
+    return value

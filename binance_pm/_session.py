@@ -21,18 +21,16 @@ Endpoint code knows none of this.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import Callable, Mapping
-from decimal import Decimal
-from typing import Any, NamedTuple, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import aiohttp
 import attrs
 from yarl import URL
 
-from ._clock import FRESH, WAIT, ServerClock
+from ._clock import FRESH, SERVER_TIME, WAIT, ServerClock, parse_server_time
 from ._config import NOT_GIVEN, NotGivenType, RetryPolicy, Timeout, as_timeout
 from ._constants import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_WAIT_S, DEFAULT_POOL_SIZE, HEADER_API_KEY
 from ._deadline import Deadlines
@@ -48,51 +46,17 @@ from ._errors import (
 )
 from ._gate import Gate
 from ._limiter import Charge, Reservation, Wait, WeightLimiter
+from ._outcome import EXCERPT, ErrorMap, MaybeSent, NotSent, Response, decode, describe, excerpt
 from ._pools import Pool, WeightKind
 from ._retry import backoff_wait, clamp_retry_after, outcome_unknown, rate_limit_wait, should_retry
 from ._signing import Signer
 from ._time import SYSTEM_TIME, TimeSource
 from ._validate import check_max_wait, check_recv_window
 
-__all__ = ["SERVER_TIME", "Session", "parse_server_time"]
+__all__ = ["Session"]
 
 log = logging.getLogger("binance_pm")
 T = TypeVar("T")
-
-_EXCERPT = 200
-
-SERVER_TIME = Endpoint(
-    "server_time", "GET", "/api/v3/time", Weight(WeightKind.API, 1),
-    signed=False, api_key=False, clock=False,
-)
-
-# aiohttp's exceptions for a request that never left this machine: no connection was made (refused,
-# DNS, TLS, a certificate or fingerprint mismatch, connect timeout) or the URL could not be built.
-_NOT_SENT: tuple[type[BaseException], ...] = (
-    aiohttp.ClientConnectorError,
-    aiohttp.ConnectionTimeoutError,
-    aiohttp.ServerFingerprintMismatch,
-    aiohttp.InvalidURL,
-)
-# Everything else aiohttp (or the socket under it) raises once the request was handed over.
-_MAYBE_SENT: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError, ValueError)
-
-_JSON = json.JSONDecoder(parse_float=Decimal)
-
-
-class _Response(NamedTuple):
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-class _NotSent(Exception):
-    """The request never left this machine: always safe to send again."""
-
-
-class _MaybeSent(Exception):
-    """The request may have reached Binance (reset, timeout, truncated answer)."""
-
 
 @attrs.define
 class _Call:
@@ -119,35 +83,6 @@ class _Ticket:
     now_ms: int
     sent: bool = False
     headers: Mapping[str, str] | None = None
-
-
-def _describe(err: BaseException) -> str:
-    # aiohttp's texts may hold the URL with its signed query: keep the type and what precedes "?".
-    text = str(err).split("?", 1)[0].strip()
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
-
-
-def _excerpt(body: bytes) -> str:
-    text = body[:_EXCERPT].decode("utf-8", "replace").strip()
-    return " ".join(text.split()) or "(empty body)"
-
-
-def _decode(body: bytes) -> Any:
-    """JSON with exact decimals; ValueError for anything that is not (deep nesting included)."""
-    try:
-        # JSON between systems is UTF-8 (RFC 8259 8.1), and then starts with "{" or "[" and no
-        # NUL (UTF-16/32 would); anything else goes through json's own encoding detection.
-        utf8 = body[:1] in (b"{", b"[") and body[1:2] != b"\x00"
-        text = body.decode("utf-8" if utf8 else json.detect_encoding(body), "surrogatepass")
-        try:
-            value, end = _JSON.raw_decode(text)  # Binance's bodies start with the value
-        except ValueError:
-            return _JSON.decode(text)  # leading whitespace, or the error to report
-        if end != len(text) and text[end:].strip(" \t\n\r"):
-            raise ValueError("extra data after the JSON value")
-        return value
-    except (ValueError, RecursionError, ArithmeticError) as err:
-        raise ValueError(f"not JSON ({type(err).__name__})") from None
 
 
 @attrs.define(repr=False)
@@ -264,9 +199,9 @@ class Session:
                 await self._sync_clock(call)
             generation = clock.generation
             resp = await self._exchange(call)
-            if isinstance(resp, _MaybeSent) and not spec.is_idempotent:
+            if isinstance(resp, MaybeSent) and not spec.is_idempotent:
                 raise ExecutionUnknownError(str(resp), method=spec.method, path=spec.path)
-            if not isinstance(resp, _Response):  # never sent, or an idempotent call cut off
+            if not isinstance(resp, Response):  # never sent, or an idempotent call cut off
                 retries = await self._back_off(call, retries, None, _gave_up(call, retries, resp))
                 continue
             if resp.status in (418, 429):
@@ -280,16 +215,21 @@ class Session:
                 log.info("%s: -1021, resyncing server time", call.where())
                 await self._sample_clock(call, generation)
                 continue
-            error = api_error(resp.status, code, message, method=spec.method, path=spec.path,
-                              headers=resp.headers)
-            if spec.is_idempotent and should_retry(resp.status, code):
-                told = clamp_retry_after(resp.headers.get("Retry-After"), now=self.time.wall())
-                retries = await self._back_off(call, retries, told, error)
-                continue
-            if not spec.is_idempotent and outcome_unknown(resp.status, code):
-                raise ExecutionUnknownError(message, method=spec.method, path=spec.path,
-                                            status=resp.status, code=code)
-            raise error
+            error = self._error(call, resp, code, message)  # raised unless it may be retried
+            told = clamp_retry_after(resp.headers.get("Retry-After"), now=self.time.wall())
+            retries = await self._back_off(call, retries, told, error)
+
+    def _error(self, call: _Call, resp: Response, code: int | None, message: str) -> BinanceError:
+        """The exception for an error answer; raised at once unless the call may be retried."""
+        spec = call.spec
+        error = api_error(resp.status, code, message, method=spec.method, path=spec.path,
+                          headers=resp.headers)
+        if spec.is_idempotent and should_retry(resp.status, code):
+            return error
+        if not spec.is_idempotent and outcome_unknown(resp.status, code):
+            raise ExecutionUnknownError(message, method=spec.method, path=spec.path,
+                                        status=resp.status, code=code)
+        raise error
 
     # stage: prepare
 
@@ -359,18 +299,18 @@ class Session:
 
     # stages: reserve, sign, send, settle
 
-    async def _exchange(self, call: _Call) -> _Response | _NotSent | _MaybeSent:
+    async def _exchange(self, call: _Call) -> Response | NotSent | MaybeSent:
         """Reserve, sign and send once; a failure comes back as a value, so the frames that held the
         signed URL are gone before any exception is raised from it."""
         async with _Reserved(self, call) as ticket:
             url = self._sign(call, ticket.now_ms)
             try:
                 resp = await self._send(call, url, ticket)
-            except _NotSent as failure:
+            except NotSent as failure:
                 ticket.sent = False
                 log.debug("%s not sent: %s", call.where(), failure)
                 return failure
-            except _MaybeSent as failure:
+            except MaybeSent as failure:
                 log.debug("%s may have been sent: %s", call.where(), failure)
                 return failure
             ticket.headers = resp.headers
@@ -415,7 +355,7 @@ class Session:
         raw = f"{call.base}{call.spec.path}"
         return URL(f"{raw}?{query}" if query else raw, encoded=True)
 
-    async def _send(self, call: _Call, url: URL, ticket: _Ticket) -> _Response:
+    async def _send(self, call: _Call, url: URL, ticket: _Ticket) -> Response:
         """The one place aiohttp is called."""
         http = self.http
         if http is None or self.closed:  # first use, a with_options() copy, or closed
@@ -423,7 +363,7 @@ class Session:
         deadlines = self._deadlines
         assert deadlines is not None
         timeout = self._aiohttp_timeouts.get(id(call.timeout)) or self._aiohttp_timeout(call.timeout)
-        with _ErrorMap(), deadlines.section(call.timeout.total):
+        with ErrorMap(), deadlines.section(call.timeout.total):
             ticket.sent = True
             # "async with await": the response's own context, without the request wrapper's
             # extra coroutine layer.
@@ -440,7 +380,7 @@ class Session:
                     body = await raw.read()  # its length is known and within the cap
                 else:
                     body = await self._read_capped(call, raw)
-                return _Response(raw.status, raw.headers, body)
+                return Response(raw.status, raw.headers, body)
 
     def _aiohttp_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
         # The total is kept by self._deadlines. sock_connect bounds opening a connection (TCP
@@ -472,24 +412,24 @@ class Session:
             if settling is not None:  # a store that answers later
                 await (asyncio.shield(settling) if shield else settling)
         except Exception as err:  # the answer is known; the books are repaired by the next one
-            log.warning("%s: weight books not updated (%s)", call.where(), _describe(err))
+            log.warning("%s: weight books not updated (%s)", call.where(), describe(err))
 
     # stages: interpret and parse
 
-    def _interpret(self, call: _Call, resp: _Response) -> tuple[Any, int | None, str]:
+    def _interpret(self, call: _Call, resp: Response) -> tuple[Any, int | None, str]:
         """(data, Binance code or None, message) from a response body of any shape."""
         try:
-            data = _decode(resp.body)
+            data = decode(resp.body)
         except ValueError:
             if 200 <= resp.status < 300:
-                self._bad_success(call, "response is not JSON: " + _excerpt(resp.body))
-            return None, None, _excerpt(resp.body)
+                self._bad_success(call, "response is not JSON: " + excerpt(resp.body))
+            return None, None, excerpt(resp.body)
         if isinstance(data, dict) and "code" in data and "msg" in data:
             code = data["code"]
             if isinstance(code, int) and not isinstance(code, bool) and code < 0:
-                return data, code, str(data["msg"])[:_EXCERPT]
+                return data, code, str(data["msg"])[:EXCERPT]
         if resp.status >= 300:
-            return data, None, _excerpt(resp.body)
+            return data, None, excerpt(resp.body)
         return data, None, ""
 
     def _parse(self, call: _Call, data: Any, parse: Callable[[Any], T]) -> T:
@@ -500,7 +440,7 @@ class Session:
         except KeyError as err:
             self._bad_success(call, f"response is missing field {err}")
         except Exception as err:  # a 2xx body we can't read must never escape as a raw error
-            self._bad_success(call, f"unexpected response shape ({_describe(err)[:_EXCERPT]})")
+            self._bad_success(call, f"unexpected response shape ({describe(err)[:EXCERPT]})")
 
     def _bad_success(self, call: _Call, message: str) -> NoReturn:
         message = f"{call.spec.name}: {message} ({call.where()})"
@@ -525,7 +465,7 @@ class Session:
         await self._wait(call, delay, give_up)
         return retries + 1
 
-    async def _rate_limited(self, call: _Call, resp: _Response) -> None:
+    async def _rate_limited(self, call: _Call, resp: Response) -> None:
         """A 429 blocks the budget it came from, a 418 everything on the host; then the next
         reserve waits for it (a 429 or 418 never executes, so resending is safe)."""
         banned = resp.status == 418
@@ -544,28 +484,6 @@ class Session:
         if self.time.monotonic() + seconds > call.deadline:
             raise give_up
         await self.time.sleep(seconds)
-
-
-class _ErrorMap:
-    """aiohttp's exceptions -> "never left" or "may have reached Binance", with no chained
-    foreign exception (their texts can carry the signed URL)."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> None:
-        if exc is None or isinstance(exc, BinanceError | asyncio.CancelledError):
-            return
-        if isinstance(exc, _NOT_SENT):
-            raise _NotSent(_describe(exc)) from None
-        if isinstance(exc, TimeoutError):
-            raise _MaybeSent("TimeoutError: no response within the timeout") from None
-        if isinstance(exc, _MAYBE_SENT):
-            raise _MaybeSent(_describe(exc)) from None
 
 
 class _Reserved:
@@ -616,13 +534,5 @@ class _Reserved:
             session._gate().leave()
 
 
-def _gave_up(call: _Call, retries: int, failure: _NotSent | _MaybeSent) -> BinanceError:
+def _gave_up(call: _Call, retries: int, failure: NotSent | MaybeSent) -> BinanceError:
     return TransportError(f"{call.where()}: network failure after {retries + 1} attempts: {failure}")
-
-
-def parse_server_time(data: Any) -> int:
-    """``serverTime`` of a ``GET /api/v3/time`` answer."""
-    value = data["serverTime"]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"serverTime must be an integer, got {type(value).__name__}")
-    return value

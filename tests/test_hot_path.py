@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from binance_pm._session import _decode
+from binance_pm._outcome import decode as _decode
 from binance_pm._signing import HmacSigner
 
 PAYLOAD = b"recvWindow=5000&timestamp=1499827319559"

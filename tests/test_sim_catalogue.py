@@ -11,8 +11,8 @@ from collections.abc import Mapping
 import pytest
 
 from binance_pm import _catalogue
+from binance_pm._clock import SERVER_TIME
 from binance_pm._endpoints import Endpoint
-from binance_pm._session import SERVER_TIME
 from binance_pm.testing import FakeBinance, Route
 
 SPECS = sorted(
