@@ -75,16 +75,6 @@ class _Call:
         return f"{self.spec.method} {self.spec.path}"
 
 
-@attrs.define
-class _Ticket:
-    """A held reservation; ``sent`` once the request was handed to aiohttp."""
-
-    reservation: Reservation
-    now_ms: int
-    sent: bool = False
-    headers: Mapping[str, str] | None = None
-
-
 @attrs.define(repr=False)
 class Session:
     """Owns the HTTP session, clock and limiter of one client (shared by ``with_options`` copies)."""
@@ -355,7 +345,7 @@ class Session:
         raw = f"{call.base}{call.spec.path}"
         return URL(f"{raw}?{query}" if query else raw, encoded=True)
 
-    async def _send(self, call: _Call, url: URL, ticket: _Ticket) -> Response:
+    async def _send(self, call: _Call, url: URL, ticket: _Reserved) -> Response:
         """The one place aiohttp is called."""
         http = self.http
         if http is None or self.closed:  # first use, a with_options() copy, or closed
@@ -406,7 +396,7 @@ class Session:
     def _oversized(self, call: _Call) -> NoReturn:
         self._bad_success(call, f"response body larger than max_body ({self.max_body} bytes)")
 
-    async def _settle(self, call: _Call, ticket: _Ticket, *, shield: bool) -> None:
+    async def _settle(self, call: _Call, ticket: _Reserved, *, shield: bool) -> None:
         try:
             settling = self.limiter.settle(ticket.reservation, ticket.headers)
             if settling is not None:  # a store that answers later
@@ -488,15 +478,17 @@ class Session:
 
 class _Reserved:
     """``async with _Reserved(session, call) as ticket``: the call's weight and a connection
-    slot are held inside; on the way out the weight is given back unless the request was sent,
-    and settled against the answer's headers if it was."""
+    slot are held inside; on the way out the weight is given back unless the request was sent
+    (``ticket.sent``), and settled against the answer's headers if it was."""
 
-    __slots__ = ("_call", "_session", "_ticket")
+    __slots__ = ("_call", "_session", "headers", "now_ms", "reservation", "sent")
 
     def __init__(self, session: Session, call: _Call) -> None:
         self._session, self._call = session, call
+        self.sent = False
+        self.headers: Mapping[str, str] | None = None
 
-    async def __aenter__(self) -> _Ticket:
+    async def __aenter__(self) -> _Reserved:
         """Wait for weight without holding a slot, then take a slot and charge the weight."""
         session, call = self._session, self._call
         limiter, slots = session.limiter, session._gate()
@@ -512,15 +504,15 @@ class _Reserved:
                 slots.leave()
                 raise
             if isinstance(res, Reservation):
-                self._ticket = _Ticket(res, now)
-                return self._ticket
+                self.reservation, self.now_ms = res, now
+                return self
             slots.leave()
             await session._wait_for_weight(call, res)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
-        session, call, ticket = self._session, self._call, self._ticket
+        session, call, ticket = self._session, self._call, self
         try:
             if not ticket.sent:
                 release = session.limiter.release(ticket.reservation)
