@@ -38,28 +38,17 @@ class Deadlines:
         task = asyncio.current_task()
         if task is None:
             raise RuntimeError("binance_pm calls must run inside an asyncio task")
-        loop = task.get_loop()
-        if loop is not self._loop and (self._loop is None or not self._due):
-            if self._timer is not None:  # left armed on a loop no longer in use
-                self._timer.cancel()
-                self._timer = None
-            self._loop = loop
-        elif loop is not self._loop:
-            raise RuntimeError("this binance_pm client is in use on another event loop")
+        if task.get_loop() is not self._loop:
+            self._use_loop(task.get_loop())
         return _Section(self, task, self._time.monotonic() + seconds)
 
-    def _enter(self, task: asyncio.Task[object], deadline: float) -> None:
-        self._due[task] = deadline
-        if self._timer is None or deadline < self._timer_at:
-            self._arm(deadline)
-
-    def _leave(self, task: asyncio.Task[object]) -> bool:
-        """Stop timing ``task``; True if its deadline passed and nothing else cancelled it."""
-        self._due.pop(task, None)
-        if task in self._expired:
-            self._expired.discard(task)
-            return task.uncancel() == 0
-        return False
+    def _use_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is not None and self._due:
+            raise RuntimeError("this binance_pm client is in use on another event loop")
+        if self._timer is not None:  # left armed on a loop no longer in use
+            self._timer.cancel()
+            self._timer = None
+        self._loop = loop
 
     def _arm(self, at: float) -> None:
         if self._timer is not None:
@@ -91,7 +80,10 @@ class _Section:
         self._owner, self._task, self._deadline = owner, task, deadline
 
     def __enter__(self) -> None:
-        self._owner._enter(self._task, self._deadline)
+        owner, deadline = self._owner, self._deadline
+        owner._due[self._task] = deadline
+        if owner._timer is None or deadline < owner._timer_at:
+            owner._arm(deadline)
 
     def __exit__(
         self,
@@ -99,5 +91,9 @@ class _Section:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._owner._leave(self._task) and exc_type is asyncio.CancelledError:
-            raise TimeoutError("no response in time") from None
+        owner, task = self._owner, self._task
+        owner._due.pop(task, None)
+        if task in owner._expired:  # its deadline passed: take our cancellation back
+            owner._expired.discard(task)
+            if task.uncancel() == 0 and exc_type is asyncio.CancelledError:
+                raise TimeoutError("no response in time") from None
