@@ -22,6 +22,8 @@ from binance_pm.limits import WeightKind
 from binance_pm.testing import FakeBinance, Fault
 from binance_pm.testing._state import AccountState
 
+from ._redis_proc import RedisProcess
+
 LEDGER_PATH = "/sapi/v1/test/ledger"
 PM_LOAN = "/sapi/v1/portfolio/pmLoan"
 LEDGER = Endpoint("ledger", "POST", LEDGER_PATH, Weight(WeightKind.IP, 1),
@@ -139,3 +141,82 @@ async def test_ledger_soak_balances() -> None:
     assert len(outcomes) > 0.4 * TOTAL and gets["ok"] > 0.4 * TOTAL
     kinds = Counter(outcomes.values())
     assert kinds["ok"] > 0 and kinds["unknown"] > 50, kinds
+
+
+REDIS_TOTAL = 3_000
+
+
+@pytest.mark.soak
+async def test_ledger_soak_with_redis_faults_and_a_second_program(redis_proc: RedisProcess) -> None:
+    """Two programs (clients) share one budget through Redis while Redis freezes now and then,
+    sometimes past its operation timeout: nothing executes twice, no outcome is misreported (a
+    request refused because Redis was frozen was never sent), no 429, no task hangs. (Weight
+    spent by a program outside the store is test_no_429_when_another_program_spent_...)"""
+    from redis.asyncio import Redis
+
+    from binance_pm.limits import RedisWindowStore
+
+    outcomes: dict[str, str] = {}
+    foreign: list[BaseException] = []
+    counter = itertools.count()
+    redis = Redis.from_url(redis_proc.url)
+    store = RedisWindowStore(redis, prefix="soak", op_timeout=0.3)
+    async with FakeBinance(
+        uid_weight_limit=UID_LIMIT, ip_weight_limit=IP_LIMIT, weight_window_s=WINDOW_S,
+    ) as sim:
+        serve_ledger(sim)
+        clients = [Client(
+            api_key=sim.api_key, api_secret=sim.api_secret, base_url=sim.base_url,
+            uid_weight_limit=UID_LIMIT, ip_weight_limit=IP_LIMIT, weight_window_s=WINDOW_S,
+            timeout=Timeout(total=CALL_TIMEOUT, connect=CALL_TIMEOUT), limiter_store=store,
+            retry=RetryPolicy(max_retries=3, base=0.005, cap=0.05), rng=random.Random(n),
+        ) for n in range(2)]
+        for client in clients:
+            await client.account.pm_loan()  # clocks synced before the faults start
+        sim.chaos = _chaos(random.Random(4321))
+        done = asyncio.Event()
+
+        async def freezer() -> None:
+            rng = random.Random(5)
+            while not done.is_set():
+                await asyncio.sleep(rng.uniform(0.3, 0.8))
+                redis_proc.pause()
+                await asyncio.sleep(rng.uniform(0.05, 0.5))  # sometimes past op_timeout
+                redis_proc.resume()
+
+        async def worker(client: Client) -> None:
+            while (i := next(counter)) < REDIS_TOTAL:
+                ref = f"r{i}"
+                try:
+                    await asyncio.wait_for(
+                        client._session.request(LEDGER, {"ref": ref}, dict), HARD_TIMEOUT
+                    )
+                    outcomes[ref] = "ok"
+                except ExecutionUnknownError:
+                    outcomes[ref] = "unknown"
+                except BinanceError as err:
+                    outcomes[ref] = f"failed:{type(err).__name__}"
+                except Exception as err:  # anything not a binance_pm error breaks the contract
+                    foreign.append(err)
+
+        background = [asyncio.create_task(freezer())]
+        try:
+            await asyncio.gather(*(worker(clients[n % 2]) for n in range(100)))
+        finally:
+            done.set()
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            redis_proc.resume()
+            for client in clients:
+                await client.close()
+            await redis.aclose()
+
+    executed = Counter(e.params["ref"] for e in sim.executions if e.path == LEDGER_PATH)
+    assert foreign == []
+    assert [ref for ref, n in executed.items() if n > 1] == []
+    wrong = {ref: outcomes.get(ref) for ref in executed if outcomes.get(ref) not in ("ok", "unknown")}
+    assert wrong == {}
+    assert sim.status_counts[429] == 0 and sim.status_counts[418] == 0
+    kinds = Counter(outcomes.values())
+    assert kinds["ok"] > 0.3 * REDIS_TOTAL and kinds["failed:TransportError"] > 0, kinds
