@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from binance_pm import Client
+from binance_pm._limiter import Charge, Reservation, WeightLimiter
+from binance_pm._pools import Pool
 from binance_pm.limits import (
     InMemoryWindowStore,
     RedisWindowStore,
     ReserveResult,
     Slot,
     WeightKind,
-    WeightLimiter,
     WindowStore,
 )
 from binance_pm.testing import TEST_API_KEY, TEST_API_SECRET
@@ -41,17 +42,20 @@ HUGE = 10**12
 class NoopStore:
     """Accepts every reservation and keeps no books: the baseline."""
 
-    async def reserve(self, slots: Sequence[Slot], scopes: Sequence[str], now_ms: int) -> ReserveResult:
+    def reserve(self, slots: Sequence[Slot], scopes: Sequence[str], now_ms: int) -> ReserveResult:
         return ReserveResult(True)
 
-    async def release(self, slots: Sequence[Slot]) -> None:
+    def release(self, slots: Sequence[Slot]) -> None:
         return None
 
-    async def observe(self, key: str, window: int, used: int) -> None:
+    def observe(self, key: str, window: int, used: int) -> None:
         return None
 
-    async def block(self, scope: str, until_ms: int, banned: bool) -> None:
+    def block(self, scope: str, until_ms: int, banned: bool, now_ms: int) -> None:
         return None
+
+    def used(self, key: str, window: int) -> int:
+        return 0
 
 
 def _start_sim() -> tuple[subprocess.Popen[str], str]:
@@ -78,14 +82,19 @@ async def _cpu_per_call(base_url: str, store: WindowStore, calls: int, concurren
 
 async def _micro(store: WindowStore, n: int) -> float:
     now = [1_000_000]
-    limiter = WeightLimiter(now_ms=lambda: now[0], store=store,
-                            limits={k: HUGE for k in WeightKind}, edge_ms=lambda: 50.0)
-    costs = ((WeightKind.UID, "UID:/sapi/v1/portfolio/pmLoan", 500),)
-    headers = {"x-sapi-used-uid-weight-1m": "500"}
+    limiter = WeightLimiter(now_ms=lambda: now[0], store=store, edge_ms=lambda: 50.0)
+    pool = Pool("sapi", WeightKind.UID, HUGE, "X-SAPI-USED-UID-WEIGHT-1M", True, 60_000)
+    charge = Charge(pool, "UID:/sapi/v1/portfolio/pmLoan", 500)
+    headers = {"X-SAPI-USED-UID-WEIGHT-1M": "500"}
     start = time.process_time()
     for _ in range(n):
-        res = await limiter.acquire(costs, 0)
-        await limiter.reconcile(costs, res, headers)
+        res = limiter.reserve(charge, (charge.key,), now[0])
+        if not isinstance(res, Reservation):
+            res = await res  # type: ignore[misc]
+        assert isinstance(res, Reservation)
+        settling = limiter.settle(res, headers)
+        if settling is not None:
+            await settling
     return (time.process_time() - start) / n * 1e6
 
 

@@ -87,15 +87,6 @@ class WeightsSnapshot:
         return tuple(b for b in self.buckets if b.kind is kind)
 
 
-@attrs.define
-class _Book:
-    """This client's view of one bucket, for snapshots."""
-
-    pool: Pool
-    window: int
-    used: int
-
-
 async def _done(answer: Awaitable[None] | None) -> None:
     """Await a store's answer if it is not given at once."""
     if answer is not None:
@@ -113,7 +104,7 @@ class WeightLimiter:
     now_ms: Callable[[], int]
     store: WindowStore = attrs.field(factory=InMemoryWindowStore)
     edge_ms: Callable[[], float] = lambda: 50.0
-    _books: dict[str, _Book] = attrs.field(init=False, factory=dict)
+    _pools: dict[str, Pool] = attrs.field(init=False, factory=dict)  # every bucket used
     _inflight: defaultdict[tuple[str, int], int] = attrs.field(
         init=False, factory=lambda: defaultdict(int)
     )
@@ -138,7 +129,7 @@ class WeightLimiter:
         if res is None:
             res = self._slots(charge, now)
         key, window = charge.key, res.window
-        if self._inflight.get((key, window)) and self._answered.get(key) != window:
+        if self._answered.get(key) != window and self._inflight.get((key, window)):
             return Wait(FIRST_ANSWER_POLL_S, False, False)  # the window's first is still out
         result = self.store.reserve(res.slots, scopes, now)
         if isinstance(result, ReserveResult):
@@ -157,6 +148,7 @@ class WeightLimiter:
         slots = tuple(Slot(charge.key, w, charge.amount, charge.pool.limit)
                       for w in sorted({lo, mid, hi}))
         res = Reservation(charge, slots, mid, lo != hi)
+        self._pools[charge.key] = charge.pool
         if lo == hi and len(self._shared) < 1024:
             self._shared[charge] = res
         return res
@@ -170,24 +162,12 @@ class WeightLimiter:
         charge = res.charge
         if result.ok:
             self._inflight[charge.key, res.window] += charge.amount
-            book = self._books.get(charge.key)
-            if book is not None and book.window == res.window:
-                book.used += charge.amount
-            else:
-                self._count(charge, res.window, charge.amount)
             return res
         if result.blocked_until_ms:
             return Wait(max(0.0, (result.blocked_until_ms - now) / 1000), True, result.banned)
         wms = charge.pool.window_ms
         wake = (now // wms + 1) * wms + int(self.edge_ms())
         return Wait((wake - now) / 1000, False, False)
-
-    def _count(self, charge: Charge, window: int, amount: int) -> None:
-        book = self._books.get(charge.key)
-        if book is None or window > book.window:
-            self._books[charge.key] = book = _Book(charge.pool, window, 0)
-        if window == book.window:
-            book.used = max(0, book.used + amount)
 
     def _land(self, res: Reservation) -> None:
         """The request is no longer in flight (answered, failed or given back)."""
@@ -201,7 +181,6 @@ class WeightLimiter:
     async def release(self, res: Reservation) -> None:
         """Give back a reservation whose request never left (failed to connect, cancelled)."""
         self._land(res)
-        self._count(res.charge, res.window, -res.charge.amount)
         await _done(self.store.release(res.slots))
 
     def settle(
@@ -221,9 +200,6 @@ class WeightLimiter:
         if res.straddles or raw is None or not raw.isdigit():
             return None  # a header can't be matched to one of two windows
         used = int(raw) + self._inflight.get((charge.key, window), 0)
-        book = self._books.get(charge.key)
-        if book is not None and book.window == window and used > book.used:
-            book.used = used
         # Always told to the store: a shared store may have lost its count (a restart).
         return self.store.observe(charge.key, window, used)
 
@@ -248,13 +224,12 @@ class WeightLimiter:
     def snapshot(self) -> WeightsSnapshot:
         now = self.now_ms()
         buckets = []
-        for key, book in sorted(self._books.items()):
-            pool = book.pool
+        for key, pool in sorted(self._pools.items()):
             current = now // pool.window_ms
             buckets.append(WeightUsage(
                 key=key,
                 kind=pool.kind,
-                used=book.used if book.window == current else 0,
+                used=self.store.used(key, current),
                 limit=pool.limit,
                 resets_at=_ms_to_dt((current + 1) * pool.window_ms),
             ))

@@ -99,6 +99,8 @@ class RedisWindowStore:
         # Never ask for more connections than the pool has: redis-py fails fast, it doesn't queue.
         pool_max = getattr(redis.connection_pool, "max_connections", 0) or 50
         self._gate = asyncio.Semaphore(max(1, min(int(pool_max), 50)))
+        # What this process last learned of each bucket, for used(): Redis itself is a round trip.
+        self._seen: dict[str, tuple[int, int]] = {}
 
     async def _call(self, script: Any, keys: list[str], args: list[int]) -> Any:
         from redis.exceptions import RedisError
@@ -134,9 +136,14 @@ class RedisWindowStore:
         for s in slots:
             args += [s.amount, s.limit]
         ok, until, banned = await self._call(self._reserve, keys, args)
+        if ok:
+            for s in slots:
+                self._note(s.key, s.window, self.used(s.key, s.window) + s.amount)
         return ReserveResult(bool(ok), int(until), bool(banned))
 
     async def release(self, slots: Sequence[Slot]) -> None:
+        for s in slots:
+            self._note(s.key, s.window, max(0, self.used(s.key, s.window) - s.amount))
         await self._call(
             self._release,
             [self._count_key(s.key, s.window) for s in slots],
@@ -145,6 +152,16 @@ class RedisWindowStore:
 
     async def observe(self, key: str, window: int, used: int) -> None:
         await self._call(self._observe, [self._count_key(key, window)], [used, self._ttl_ms])
+        self._note(key, window, max(used, self.used(key, window)))
+
+    def used(self, key: str, window: int) -> int:
+        seen = self._seen.get(key)
+        return seen[1] if seen is not None and seen[0] == window else 0
+
+    def _note(self, key: str, window: int, used: int) -> None:
+        seen = self._seen.get(key)
+        if seen is None or window >= seen[0]:
+            self._seen[key] = (window, used)
 
     async def block(self, scope: str, until_ms: int, banned: bool, now_ms: int) -> None:
         ttl = max(1, until_ms - now_ms) + self._ttl_ms

@@ -55,6 +55,11 @@ class WindowStore(Protocol):
         """Refuse reservations in ``scope`` until ``until_ms``."""
         ...
 
+    def used(self, key: str, window: int) -> int:
+        """A bucket's count in a window as far as this store knows without a round trip (what
+        ``client.weights`` shows)."""
+        ...
+
 
 _CHARGED, _FULL = ReserveResult(True), ReserveResult(False)
 
@@ -111,5 +116,5 @@ class InMemoryWindowStore:
             self._blocks[scope] = (until_ms, banned)
 
     def used(self, key: str, window: int) -> int:
-        """Current count of one bucket in one window (for tests and snapshots)."""
+        """Current count of one bucket in one window."""
         return self._counts.get((key, window), 0)
