@@ -8,7 +8,10 @@ flight that the server has not counted yet (weight other programs use counts too
 the budget it came from, and a 418 everything on that host, until ``Retry-After`` has passed.
 
 A request reserved within ``edge_ms`` of a window boundary is charged to both windows, because the
-server may see it on the other side of the boundary than our clock estimate does.
+server may see it on the other side of the boundary than our clock estimate does. A request also
+reaches Binance some time after it is reserved (more when it opens a connection: TCP and TLS
+handshakes), so the next window is charged too when the boundary is closer than the slowest
+recent exchange (``lag_ms``, which decays slowly).
 
 Other programs on the account spend the same budgets, and only an answer's usage header says how
 much. So in each window the first request of a bucket goes alone: the others wait for its answer
@@ -33,6 +36,11 @@ __all__ = ["Charge", "Reservation", "Wait", "WeightLimiter", "WeightUsage", "Wei
 
 log = logging.getLogger("binance_pm")
 
+# lag_ms shrinks by this factor per exchange (halved in about 700 calls) unless one is slower,
+# and never counts more than LAG_MAX_MS (a server that slow should not double-charge a third of
+# every window).
+LAG_DECAY = 0.999
+LAG_MAX_MS = 2000.0
 # How often a request waiting for its bucket's first answer in a window looks again (seconds).
 FIRST_ANSWER_POLL_S = 0.005
 
@@ -105,6 +113,7 @@ class WeightLimiter:
     store: WindowStore = attrs.field(factory=InMemoryWindowStore)
     edge_ms: Callable[[], float] = lambda: 50.0
     _pools: dict[str, Pool] = attrs.field(init=False, factory=dict)  # every bucket used
+    lag_ms: float = attrs.field(init=False, default=0.0)  # reserve-to-answer, slowest recently
     _inflight: defaultdict[tuple[str, int], int] = attrs.field(
         init=False, factory=lambda: defaultdict(int)
     )
@@ -124,7 +133,7 @@ class WeightLimiter:
         res = self._shared.get(charge)
         if res is not None:  # still inside its window, away from both edges?
             edge, wms = int(self.edge_ms()), charge.pool.window_ms
-            if not (now - edge) // wms == (now + edge) // wms == res.window:
+            if not (now - edge) // wms == (now + edge + int(self.lag_ms)) // wms == res.window:
                 res = None
         if res is None:
             res = self._slots(charge, now)
@@ -141,7 +150,7 @@ class WeightLimiter:
         Away from the edges every call of a window shares one (immutable) reservation."""
         edge = int(self.edge_ms())
         wms = charge.pool.window_ms
-        mid, lo, hi = now // wms, (now - edge) // wms, (now + edge) // wms
+        mid, lo, hi = now // wms, (now - edge) // wms, (now + edge + int(self.lag_ms)) // wms
         if charge.amount > charge.pool.limit:
             raise ValueError(f"request weight {charge.amount} exceeds the "
                              f"{charge.pool.kind.value} limit {charge.pool.limit}")
@@ -168,6 +177,10 @@ class WeightLimiter:
         wms = charge.pool.window_ms
         wake = (now // wms + 1) * wms + int(self.edge_ms())
         return Wait((wake - now) / 1000, False, False)
+
+    def exchanged(self, elapsed_ms: float) -> None:
+        """A request was answered ``elapsed_ms`` after it was reserved."""
+        self.lag_ms = max(min(elapsed_ms, LAG_MAX_MS), self.lag_ms * LAG_DECAY)
 
     def _land(self, res: Reservation) -> None:
         """The request is no longer in flight (answered, failed or given back)."""

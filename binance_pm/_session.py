@@ -304,6 +304,7 @@ class Session:
                 log.debug("%s may have been sent: %s", call.where(), failure)
                 return failure
             ticket.headers = resp.headers
+            self.limiter.exchanged(self.clock.now_ms() - ticket.now_ms)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s -> %d", call.where(), resp.status)
         return resp

@@ -275,3 +275,45 @@ async def test_base_url_is_read_only(client: Client) -> None:
     """base_url cannot be retargeted under a live client (build another one)."""
     with pytest.raises(AttributeError):
         client.base_url = "http://127.0.0.1:9"  # type: ignore[misc]
+
+
+async def test_connection_set_up_near_a_boundary_draws_no_429() -> None:
+    """Every new connection takes 300 ms to set up (a slow TCP+TLS handshake). A burst reserved
+    just before a window rolls reaches Binance in the next one; it is charged to both, so the
+    next window's calls wait instead of drawing 429s (issue 14, B4)."""
+    limit, window_s = 10_000, 2.0  # 20 pm_loan per window
+    async with FakeBinance(uid_weight_limit=limit, weight_window_s=window_s) as sim:
+        delay = 0.3
+
+        async def slow_link(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await asyncio.sleep(delay)  # the handshake: nothing passes until it is done
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", sim.port)
+
+            async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+                try:
+                    while data := await src.read(65536):
+                        dst.write(data)
+                        await dst.drain()
+                except (ConnectionError, asyncio.CancelledError):
+                    pass
+                finally:
+                    dst.close()
+
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+        proxy = await asyncio.start_server(slow_link, "127.0.0.1", 0)
+        port = proxy.sockets[0].getsockname()[1]
+        try:
+            async with Client(api_key=sim.api_key, api_secret=sim.api_secret,
+                              base_url=f"http://127.0.0.1:{port}", uid_weight_limit=limit,
+                              weight_window_s=window_s, max_wait=10) as client:
+                await client.server_time()  # a first connection: the client sees the lag
+                await client.account.pm_loan()
+                # 150 ms before a boundary, a burst that needs fresh connections
+                left = window_s - sim.now_ms() % 2000 / 1000
+                await asyncio.sleep(left - 0.15 if left > 0.3 else left + window_s - 0.15)
+                await asyncio.gather(*(client.account.pm_loan() for _ in range(30)))
+        finally:
+            proxy.close()
+            await proxy.wait_closed()
+    assert sim.status_counts[429] == 0 and sim.status_counts[418] == 0
