@@ -18,9 +18,11 @@ from binance_pm import (
     Balance,
     Client,
     EarnTransferType,
+    Endpoint,
     ExecutionUnknownError,
     FutureType,
     MarginCallLevel,
+    Param,
     PmLoan,
     RateLimitError,
     RepayRecord,
@@ -30,13 +32,42 @@ from binance_pm import (
     RiskLevel,
     RiskLevelChange,
     StreamGap,
+    SystemTime,
     Timeout,
     TransferSide,
     UnknownEvent,
+    Weight,
     WeightsSnapshot,
 )
 from binance_pm.limits import InMemoryWindowStore, WeightKind
-from binance_pm.testing import Escalation, FakeBinance, Family, Fault, per_method_and_path
+from binance_pm.testing import (
+    Escalation,
+    FakeBinance,
+    Family,
+    Fault,
+    VirtualTime,
+    per_method_and_path,
+)
+
+
+class KmsSigner:
+    def sign(self, payload: bytes) -> str:
+        return payload.hex()
+
+
+async def open_door(client: Client) -> None:
+    account = Endpoint("spot_account", "GET", "/api/v3/account", Weight(WeightKind.API, 20),
+                       params=(Param("omit_zero", "omitZeroBalances"),))
+    data: object = await client.request(account, {"omit_zero": True})
+    ping = Endpoint("fapi_ping", "GET", "/fapi/v1/ping", Weight(WeightKind.IP, 1), signed=False)
+    count: int = await client.request(ping, parse=lambda d: len(d), timeout=2.0, max_wait=1)
+    now: int = await client.server_time(max_wait=0)
+    del data, count, now
+    Client(api_key="k", signer=KmsSigner(), futures_url="https://fapi.binance.com",
+           time_source=SystemTime(), max_body=1 << 20)
+    Client(api_key="k", api_secret="s", time_source=VirtualTime())
+    base: str = client.base_url + client.futures_url
+    del base
 
 
 async def usage(http: aiohttp.ClientSession) -> None:
