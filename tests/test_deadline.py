@@ -132,3 +132,37 @@ async def test_cancel_from_outside_is_not_a_timeout(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert len(client._session._deadlines) == 0
+
+
+async def test_a_call_from_a_second_event_loop_is_refused_and_the_first_keeps_working(
+    fake_binance: FakeBinance,
+) -> None:
+    """A call made from another thread's event loop while this loop has calls in flight fails
+    cleanly (nothing sent, its weight given back), and this loop's calls and timeouts go on."""
+    import threading
+
+    async with Client(api_key=fake_binance.api_key, api_secret=fake_binance.api_secret,
+                      base_url=fake_binance.base_url, timeout=1.0,
+                      retry=RetryPolicy(max_retries=0)) as client:
+        await client.account.pm_loan()
+        fake_binance.inject(Fault.latency(0.5, path="/sapi/v1/portfolio/pmLoan"))
+        slow = asyncio.create_task(client.account.pm_loan())
+        await asyncio.sleep(0.1)
+        caught: list[BaseException] = []
+
+        def other_thread() -> None:
+            try:
+                asyncio.run(client.account.account_info())
+            except BaseException as err:  # what the second loop saw
+                caught.append(err)
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        await asyncio.get_running_loop().run_in_executor(None, thread.join)
+        assert len(caught) == 1 and isinstance(caught[0], RuntimeError), caught
+        assert "another event loop" in str(caught[0])
+        assert (await slow).asset == "BUSD"
+        fake_binance.inject(Fault.stall(path="/sapi/v1/portfolio/pmLoan"))
+        with pytest.raises(TransportError, match="TimeoutError"):  # this loop's timer still fires
+            await asyncio.wait_for(client.account.pm_loan(timeout=0.3), 5)
+    assert not any(r.path.endswith("/account") for r in fake_binance.requests)
