@@ -270,7 +270,9 @@ NO_PARAMS: list[Callable[[Client, int], Coroutine[Any, Any, Any]]] = [
 
 
 @SETTINGS
-@given(index=st.integers(0, len(NO_PARAMS) - 1), recv_window=st.integers(1, 60_000))
+# From 1 s: a recvWindow of a few ms is valid to send but expires in flight on a loaded machine
+# (the simulator answers -1021, as Binance would), which is not what this test is about.
+@given(index=st.integers(0, len(NO_PARAMS) - 1), recv_window=st.integers(1000, 60_000))
 def test_recv_window_round_trip(harness: Harness, index: int, recv_window: int) -> None:
     """Signed calls without parameters send exactly recvWindow, timestamp, signature."""
     got = harness.call(lambda c: NO_PARAMS[index](c, recv_window))
