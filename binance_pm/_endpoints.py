@@ -26,7 +26,7 @@ from ._validate import Check, enum_of
 __all__ = ["Endpoint", "Param", "Weight"]
 
 
-@attrs.frozen(eq=False)  # compared by identity: the session caches per spec's weight
+@attrs.frozen
 class Weight:
     """``amount`` of weight in the budget of ``kind`` (UID or IP on /sapi, API on /api, IP on /fapi)."""
 

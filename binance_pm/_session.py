@@ -58,6 +58,7 @@ __all__ = ["Session"]
 log = logging.getLogger("binance_pm")
 T = TypeVar("T")
 
+
 @attrs.define
 class _Call:
     """One call, prepared once and reused by every attempt."""
@@ -101,12 +102,11 @@ class Session:
     slots: Gate | None = None  # at most pool_size requests in flight
     _deadlines: Deadlines | None = None
     _headers: dict[str, str] = attrs.field(init=False, factory=dict)
-    # a spec's weight (its own object: a spec keeps it alive) -> the spec, the charge and the
-    # scopes a 429 or ban on such a call blocks
-    _plans: dict[Weight, tuple[Endpoint, Charge, tuple[str, ...]]] = \
+    # (path, weight) -> the charge of such a call and the scopes a 429 or ban on it blocks
+    _plans: dict[tuple[str, Weight], tuple[Charge, tuple[str, ...]]] = \
         attrs.field(init=False, factory=dict)
-    # id(Timeout) -> aiohttp's part of it: the connect limit (TCP and TLS) of a new connection
-    _aiohttp_timeouts: dict[int, aiohttp.ClientTimeout] = attrs.field(init=False, factory=dict)
+    # aiohttp's part of the default timeout (see _aiohttp_timeout), made once
+    _default_aiohttp_timeout: aiohttp.ClientTimeout = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         if self.api_key is not None:
@@ -115,6 +115,7 @@ class Session:
             self._deadlines = Deadlines(self.time)
         if self.slots is None:
             self.slots = Gate(self.pool_size)
+        self._default_aiohttp_timeout = _aiohttp_timeout(self.timeout)
 
     def __repr__(self) -> str:
         return f"Session(base_url={self.urls.get('sapi')!r}, closed={self.is_closed()})"
@@ -231,7 +232,7 @@ class Session:
         timeout: Timeout | float | NotGivenType,
         max_wait: float | NotGivenType,
     ) -> _Call:
-        if self.closed or (self._root is not None and self._root.closed):
+        if self.is_closed():
             raise RuntimeError("this binance_pm client is closed")
         query = spec.encode(args)
         if spec.signed and self.signer is None:
@@ -243,27 +244,25 @@ class Session:
             raise ValueError(f"{spec.name}(): no base URL for /{spec.family} calls on this client")
         rw = self.recv_window if recv_window is NOT_GIVEN else check_recv_window(recv_window)
         wait = self.max_wait if max_wait is NOT_GIVEN else check_max_wait(max_wait)
-        weight = spec.weight if spec.weight_rule is None else spec.weight_rule(args)
-        plan = self._plans.get(weight)
-        if plan is None or plan[0] is not spec:
-            plan = self._plan(spec, weight, base)
+        weight = spec.weight_for(args)
+        plan = self._plans.get((spec.path, weight)) or self._plan(spec, weight, base)
         return _Call(
             spec, query, base, rw,
             self.timeout if timeout is NOT_GIVEN else as_timeout(timeout),
-            self.time.monotonic() + wait, plan[1], plan[2],
+            self.time.monotonic() + wait, *plan,
         )
 
     def _plan(
         self, spec: Endpoint, weight: Weight, base: str
-    ) -> tuple[Endpoint, Charge, tuple[str, ...]]:
-        """The charge of a call and the scopes a 429 or ban on it blocks (cached per weight)."""
+    ) -> tuple[Charge, tuple[str, ...]]:
+        """The charge of a call and the scopes a 429 or ban on it blocks (cached: a handful)."""
         pool = self.pools.get((spec.family, weight.kind))
         if pool is None:
             raise ValueError(f"{spec.name}(): no {weight.kind.value} weight pool for /{spec.family}")
         charge = Charge(pool, pool.bucket(spec.path), weight.amount)
-        plan = spec, charge, (charge.key, f"ban:{base}")
-        if len(self._plans) < 1024:
-            self._plans[weight] = plan
+        plan = charge, (charge.key, f"ban:{base}")
+        if len(self._plans) < 1024:  # a weight rule could make many; specs give a handful
+            self._plans[spec.path, weight] = plan
         return plan
 
     # stage: clock
@@ -353,7 +352,8 @@ class Session:
             http = self._http()
         deadlines = self._deadlines
         assert deadlines is not None
-        timeout = self._aiohttp_timeouts.get(id(call.timeout)) or self._aiohttp_timeout(call.timeout)
+        timeout = (self._default_aiohttp_timeout if call.timeout is self.timeout
+                   else _aiohttp_timeout(call.timeout))
         with ErrorMap(), deadlines.section(call.timeout.total):
             ticket.sent = True
             # "async with await": the response's own context, without the request wrapper's
@@ -372,14 +372,6 @@ class Session:
                 else:
                     body = await self._read_capped(call, raw)
                 return Response(raw.status, raw.headers, body)
-
-    def _aiohttp_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
-        # The total is kept by self._deadlines. sock_connect bounds opening a connection (TCP
-        # and TLS) and, unlike connect=, sets no timer when a pooled connection is reused.
-        made = aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect)
-        if timeout is self.timeout:  # the client's default: kept alive by this session
-            self._aiohttp_timeouts[id(timeout)] = made
-        return made
 
     async def _read_capped(self, call: _Call, raw: aiohttp.ClientResponse) -> bytes:
         """A body of unknown or compressed length, refused past ``max_body`` bytes (decompressed)
@@ -529,3 +521,9 @@ class _Reserved:
 
 def _gave_up(call: _Call, retries: int, failure: NotSent | MaybeSent) -> BinanceError:
     return TransportError(f"{call.where()}: network failure after {retries + 1} attempts: {failure}")
+
+
+def _aiohttp_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    # The total is kept by Session._deadlines. sock_connect bounds opening a connection (TCP and
+    # TLS) and, unlike connect=, sets no timer when a pooled connection is reused.
+    return aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect)
