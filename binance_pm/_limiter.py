@@ -119,7 +119,8 @@ class WeightLimiter:
     )
     _blocked: dict[str, tuple[int, bool]] = attrs.field(init=False, factory=dict)
     _answered: dict[str, int] = attrs.field(init=False, factory=dict)  # key -> latest window
-    # charge -> the reservation every call of its current window can share
+    # charge -> the reservation every call of its current window can share (without it 3.7 % more
+    # instructions per call: benchmarks/RESULTS.md)
     _shared: dict[Charge, Reservation] = attrs.field(init=False, factory=dict)
 
     def __repr__(self) -> str:

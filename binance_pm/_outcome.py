@@ -59,17 +59,7 @@ def excerpt(body: bytes) -> str:
 def decode(body: bytes) -> Any:
     """JSON with exact decimals; ValueError for anything that is not (deep nesting included)."""
     try:
-        # JSON between systems is UTF-8 (RFC 8259 8.1), and then starts with "{" or "[" and no
-        # NUL (UTF-16/32 would); anything else goes through json's own encoding detection.
-        utf8 = body[:1] in (b"{", b"[") and body[1:2] != b"\x00"
-        text = body.decode("utf-8" if utf8 else json.detect_encoding(body), "surrogatepass")
-        try:
-            value, end = JSON.raw_decode(text)  # Binance's bodies start with the value
-        except ValueError:
-            return JSON.decode(text)  # leading whitespace, or the error to report
-        if end != len(text) and text[end:].strip(" \t\n\r"):
-            raise ValueError("extra data after the JSON value")
-        return value
+        return JSON.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except (ValueError, RecursionError, ArithmeticError) as err:
         raise ValueError(f"not JSON ({type(err).__name__})") from None
 

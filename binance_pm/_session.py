@@ -338,9 +338,7 @@ class Session:
             if call.spec.recv_window:
                 stamp = f"recvWindow={call.recv_window}&{stamp}"
             payload = f"{query}&{stamp}" if query else stamp
-            signature = self.signer.sign(payload.encode("ascii"))
-            if not (signature.isascii() and signature.isalnum()):  # hex needs no escaping
-                signature = quote_value(signature)  # base64's + / = do
+            signature = quote_value(self.signer.sign(payload.encode("ascii")))
             query = f"{payload}&signature={signature}"
         raw = f"{call.base}{call.spec.path}"
         return URL(f"{raw}?{query}" if query else raw, encoded=True)
