@@ -182,24 +182,24 @@ class ServerClock:
         return ClockSample(server_ms, sent, self.time.monotonic())
 
     def _adopt(self, sample: ClockSample, *, force: bool) -> None:
-        if force or sample.rtt < self._best_rtt or self._age() > self.resync_interval:
+        if force or sample.rtt < self._best_rtt:
             # Carry the midpoint's estimate forward to now on the monotonic clock.
             now = self.time.monotonic()
             self.set(sample.server_ms + (now - sample.midpoint) * 1000, rtt=sample.rtt)
 
-    def refine(self, fetch: FetchServerTime, samples: int | None = None) -> None:
-        """Take ``samples`` more in a background task, keeping the lowest round trip."""
+    def refine(self, fetch: FetchServerTime) -> None:
+        """Take ``refine_samples`` more in a background task: the lowest round trip wins, or the
+        best of them replaces an estimate that is due for a refresh."""
         if self._background is not None:
             return
         self._last_try = self.time.monotonic()
-        count = self.refine_samples if samples is None else samples
-        self._background = asyncio.get_running_loop().create_task(self._refine(fetch, count))
+        self._background = asyncio.get_running_loop().create_task(self._refine(fetch))
 
-    async def _refine(self, fetch: FetchServerTime, samples: int) -> None:
+    async def _refine(self, fetch: FetchServerTime) -> None:
         try:
             stale = self._age() > self.resync_interval
             best: ClockSample | None = None
-            for _ in range(samples):
+            for _ in range(self.refine_samples):
                 sample = await self._sample(fetch)
                 if best is None or sample.rtt < best.rtt:
                     best = sample
