@@ -7,6 +7,7 @@ needs an extra or a different endpoint adds it to one instance with ``sim.route(
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, MutableMapping
 from decimal import Decimal
 from typing import Any
@@ -71,21 +72,8 @@ def register_into(
     return register
 
 
-def route(
-    method: str,
-    path: str,
-    kind: str,
-    weight: Weigh,
-    *,
-    signed: bool = True,
-    api_key: bool = True,
-    executes: bool = False,
-    params: tuple[str, ...] = (),
-    required: tuple[str, ...] = (),
-) -> Callable[[Handler], Handler]:
-    """Register a default route: simulators built afterwards serve it (``sim.route`` for one)."""
-    return register_into(ROUTES, method, path, kind, weight, signed=signed, api_key=api_key,
-                         executes=executes, params=params, required=required)
+# Register a default route: simulators built afterwards serve it (``sim.route`` for one).
+route = functools.partial(register_into, ROUTES)
 
 
 def one_of(params: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
