@@ -119,8 +119,8 @@ class Client:
             signer = load_private_key(key_box, pass_box)
         if api_key is not None and not _printable_ascii(api_key):
             raise ValueError("api_key must be a non-empty printable ASCII string")
-        urls = {"api": _check_url("base_url", base_url), "sapi": _check_url("base_url", base_url),
-                "fapi": _check_url("futures_url", futures_url)}
+        base = _check_url("base_url", base_url)
+        urls = {"api": base, "sapi": base, "fapi": _check_url("futures_url", futures_url)}
         if not isinstance(stream_url, str) or not stream_url.startswith(("wss://", "ws://")):
             raise ValueError(f"stream_url must start with wss:// or ws://, got {stream_url!r}")
         self._stream_url = stream_url.rstrip("/")
