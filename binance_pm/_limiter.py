@@ -166,7 +166,19 @@ class WeightLimiter:
     async def _charged_later(
         self, res: Reservation, pending: Awaitable[ReserveResult], now: int
     ) -> Reservation | Wait:
-        return self._charged(res, await pending, now)
+        result = await pending
+        if result.ok and not self._covers(res, self.now_ms()):
+            # The store answered so late (a slow or frozen Redis) that the request would now
+            # reach Binance in a window it was not charged to: give it back and charge again.
+            await _done(self.store.release(res.slots))
+            return Wait(0.0, False, False)
+        return self._charged(res, result, now)
+
+    def _covers(self, res: Reservation, now: int) -> bool:
+        """``res`` was charged to every window a request sent at ``now`` may land in."""
+        edge, wms = int(self.edge_ms()), res.charge.pool.window_ms
+        windows = {s.window for s in res.slots}
+        return (now - edge) // wms in windows and (now + edge + int(self.lag_ms)) // wms in windows
 
     def _charged(self, res: Reservation, result: ReserveResult, now: int) -> Reservation | Wait:
         charge = res.charge

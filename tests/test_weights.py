@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -217,3 +219,49 @@ def test_settle_counts_what_the_server_has_not_seen_yet() -> None:
     # Another program spent 89,500; the server has seen our first two requests only.
     limiter.settle(second, {"X-UID": "90500"})
     assert store.used("UID:/a", 0) == 90_500 + 2 * 500
+
+
+class SlowStore:
+    """The in-memory books behind a store that answers reservations late (a slow Redis)."""
+
+    def __init__(self, delay: float) -> None:
+        self.books = InMemoryWindowStore()
+        self.delay = delay
+
+    async def reserve(self, slots: Sequence[Slot], scopes: Sequence[str], now_ms: int) -> Any:
+        result = self.books.reserve(slots, scopes, now_ms)
+        await asyncio.sleep(self.delay)
+        return result
+
+    def release(self, slots: Sequence[Slot]) -> None:
+        self.books.release(slots)
+
+    def observe(self, key: str, window: int, used: int) -> None:
+        self.books.observe(key, window, used)
+
+    def block(self, scope: str, until_ms: int, banned: bool, now_ms: int) -> None:
+        self.books.block(scope, until_ms, banned, now_ms)
+
+    def used(self, key: str, window: int) -> int:
+        return self.books.used(key, window)
+
+
+async def test_a_store_answering_after_the_window_rolled_charges_again() -> None:
+    """A reservation made near the end of a window whose store answers after the roll would reach
+    Binance in the next window uncharged; it is given back and charged to the window it lands in,
+    so the next window's calls wait instead of drawing a 429."""
+    limit = 1000  # two pm_loan per 1 s window
+    store = SlowStore(0.0)
+    async with FakeBinance(uid_weight_limit=limit, weight_window_s=1.0) as sim, _client(
+        sim, uid_weight_limit=limit, weight_window_s=1.0, limiter_store=store
+    ) as client:
+        await client.account.pm_loan()  # a fast store so far: nothing to learn a lag from
+        # 200 ms before a boundary, a call whose reservation alone comes back 400 ms later
+        await asyncio.sleep((1800 - sim.now_ms() % 1000) % 1000 / 1000)
+        store.delay = 0.4
+        late = asyncio.create_task(client.account.pm_loan())
+        await asyncio.sleep(0.05)
+        store.delay = 0.0
+        await asyncio.sleep(0.45)  # the window has rolled while the store was answering
+        await asyncio.gather(late, client.account.pm_loan(), client.account.pm_loan())
+    assert sim.status_counts[429] == 0
