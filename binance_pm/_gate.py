@@ -27,6 +27,10 @@ class Gate:
             return True
         return False
 
+    def busy(self) -> bool:
+        """Every slot is taken or someone is queued."""
+        return self.free <= 0 or bool(self._waiters)
+
     async def enter(self) -> None:
         """Wait for a slot (after :meth:`try_enter` said no)."""
         if self.try_enter():

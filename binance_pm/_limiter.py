@@ -17,6 +17,11 @@ Other programs on the account spend the same budgets, and only an answer's usage
 much. So in each window the first request of a bucket goes alone: the others wait for its answer
 (about one round trip) before they are charged, instead of a burst sent blind into a budget that
 may already be spent.
+
+A call that finds its bucket's window full waits in the bucket's line (``line``): calls that come
+after it queue behind it instead of taking the next window's weight first, so a heavy call is not
+starved by a stream of light ones in the same bucket (fair within this client; other programs
+sharing a store are not in the line).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import NamedTuple
 
 import attrs
 
+from ._gate import Gate
 from ._pools import Pool, WeightKind
 from ._stores import InMemoryWindowStore, ReserveResult, Slot, WindowStore
 
@@ -65,11 +71,13 @@ class Reservation(NamedTuple):
 
 
 class Wait(NamedTuple):
-    """The weight did not fit: try again in ``seconds``. ``blocked``: a Retry-After or ban."""
+    """The weight did not fit: try again in ``seconds``. ``blocked``: a Retry-After or ban.
+    ``full``: the window is spent (the caller waits in its bucket's line)."""
 
     seconds: float
     blocked: bool
     banned: bool
+    full: bool = False
 
 
 @attrs.frozen
@@ -122,6 +130,8 @@ class WeightLimiter:
     # charge -> the reservation every call of its current window can share (without it 3.7 % more
     # instructions per call: benchmarks/RESULTS.md)
     _shared: dict[Charge, Reservation] = attrs.field(init=False, factory=dict)
+    # bucket key -> its line of calls waiting for weight (made when a window first fills)
+    lines: dict[str, Gate] = attrs.field(init=False, factory=dict)
 
     def __repr__(self) -> str:
         return f"WeightLimiter(store={self.store!r})"
@@ -189,7 +199,14 @@ class WeightLimiter:
             return Wait(max(0.0, (result.blocked_until_ms - now) / 1000), True, result.banned)
         wms = charge.pool.window_ms
         wake = (now // wms + 1) * wms + int(self.edge_ms())
-        return Wait((wake - now) / 1000, False, False)
+        return Wait((wake - now) / 1000, False, False, True)
+
+    def line(self, key: str) -> Gate:
+        """Bucket ``key``'s line: one call at its head waits for weight, the rest behind it."""
+        line = self.lines.get(key)
+        if line is None:
+            line = self.lines[key] = Gate(1)
+        return line
 
     def exchanged(self, elapsed_ms: float) -> None:
         """A request was answered ``elapsed_ms`` after it was reserved."""

@@ -329,6 +329,20 @@ class Session:
                 f"{call.where()}: no free connection slot within {bound:g}s (not sent)"
             ) from None
 
+    async def _wait_in_line(self, call: _Call, line: Gate) -> None:
+        """Queue behind the calls already waiting for this bucket's weight, within max_wait."""
+        if line.try_enter():
+            return
+        bound = max(0.0, call.deadline - self.time.monotonic())
+        try:
+            async with asyncio.timeout(bound):
+                await line.enter()
+        except TimeoutError:
+            raise RateLimitError(
+                f"{call.where()}: weight not available within max_wait (calls ahead in line)",
+                retry_after=bound,
+            ) from None
+
     def _sign(self, call: _Call, now_ms: int) -> URL:
         """Append recvWindow, timestamp and signature to the encoded query: signed as sent."""
         query = call.query
@@ -480,25 +494,41 @@ class _Reserved:
         self.headers: Mapping[str, str] | None = None
 
     async def __aenter__(self) -> _Reserved:
-        """Wait for weight without holding a slot, then take a slot and charge the weight."""
+        """Wait for weight without holding a slot, then take a slot and charge the weight. A call
+        that finds its bucket's window full waits at the head of the bucket's line, and one that
+        finds others in line queues behind them: no later call takes the weight first."""
         session, call = self._session, self._call
         limiter, slots = session.limiter, session._gate()
-        while True:
-            if not slots.try_enter():
-                await session._wait_for_slot(call)
-            try:
-                now = session.clock.now_ms()
-                res = limiter.reserve(call.charge, call.scopes, now)
-                if not isinstance(res, Reservation | Wait):
-                    res = await res  # a store that answers later
-            except BaseException:
+        turn: Gate | None = None  # the bucket's line, once this call is at its head
+        try:
+            while True:
+                if turn is None:
+                    line = limiter.lines.get(call.charge.key)
+                    if line is not None and line.busy():
+                        await session._wait_in_line(call, line)
+                        turn = line
+                if not slots.try_enter():
+                    await session._wait_for_slot(call)
+                try:
+                    now = session.clock.now_ms()
+                    res = limiter.reserve(call.charge, call.scopes, now)
+                    if not isinstance(res, Reservation | Wait):
+                        res = await res  # a store that answers later
+                except BaseException:
+                    slots.leave()
+                    raise
+                if isinstance(res, Reservation):
+                    self.reservation, self.now_ms = res, now
+                    return self
                 slots.leave()
-                raise
-            if isinstance(res, Reservation):
-                self.reservation, self.now_ms = res, now
-                return self
-            slots.leave()
-            await session._wait_for_weight(call, res)
+                if res.full and turn is None:
+                    turn = limiter.line(call.charge.key)
+                    await session._wait_in_line(call, turn)
+                    continue  # the window may have rolled while others were served
+                await session._wait_for_weight(call, res)
+        finally:
+            if turn is not None:
+                turn.leave()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object

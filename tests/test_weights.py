@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from binance_pm import Client, RateLimitError, RetryPolicy
+from binance_pm import Client, Endpoint, RateLimitError, RetryPolicy, Weight
 from binance_pm._limiter import Charge, Reservation, Wait, WeightLimiter
 from binance_pm._pools import Pool
 from binance_pm.limits import InMemoryWindowStore, Slot, WeightKind
@@ -265,3 +265,75 @@ async def test_a_store_answering_after_the_window_rolled_charges_again() -> None
         await asyncio.sleep(0.45)  # the window has rolled while the store was answering
         await asyncio.gather(late, client.account.pm_loan(), client.account.pm_loan())
     assert sim.status_counts[429] == 0
+
+
+
+
+
+async def test_a_heavy_call_is_not_starved_by_light_ones_in_its_bucket() -> None:
+    """One bucket of 60 a window; weight-1 calls arrive every millisecond, four times what fits.
+    A call of weight 50 that finds the window full waits in line: calls that come after it do
+    not go before it (they used to, window after window, until its max_wait ran out)."""
+    limit, window_s = 60, 0.25
+    heavy = Endpoint("heavy_time", "GET", "/api/v3/time", Weight(WeightKind.API, 50),
+                     signed=False, api_key=False, clock=False)
+    loop = asyncio.get_running_loop()
+    async with FakeBinance(api_weight_limit=limit, weight_window_s=window_s, record=False) as sim:
+        async with _client(sim, api_weight_limit=limit, weight_window_s=window_s,
+                           max_wait=30) as c:
+            await c.server_time()
+            lights: list[asyncio.Task[tuple[float, float]]] = []
+
+            async def light() -> tuple[float, float]:
+                started = loop.time()
+                await c.server_time()
+                return started, loop.time()
+
+            async def arrive() -> None:
+                while True:
+                    lights.append(asyncio.create_task(light()))
+                    await asyncio.sleep(0.001)
+
+            driver = asyncio.create_task(arrive())
+            try:
+                await asyncio.sleep(window_s / 2)
+                started = loop.time()
+                await c.request(heavy, parse=lambda d: d, max_wait=12 * window_s)
+                ended = loop.time()
+            finally:
+                driver.cancel()
+                for task in lights:
+                    task.cancel()
+                done = await asyncio.gather(*lights, return_exceptions=True)
+                await asyncio.gather(driver, return_exceptions=True)
+        spans = [span for span in done if isinstance(span, tuple)]
+        overtook = [1 for begun, end in spans if started < begun and end < ended]
+        # The light calls behind it that fit beside it in its window (10) go out right after
+        # it and may be answered first; whole windows of them may not.
+        assert len(overtook) <= limit - 50, \
+            f"{len(overtook)} later calls went first ({ended - started:.2f}s)"
+        assert len(spans) > limit  # the light calls did keep coming and going
+        assert sim.status_counts[429] == 0
+
+
+async def test_waiting_in_line_is_bounded_by_max_wait_and_a_cancelled_head_frees_the_line() -> None:
+    """A weight-50 call waits for the next minute's window at the head of the line; a weight-1
+    call behind it gives up at its own max_wait without sending; once the head is cancelled,
+    a weight-1 call goes at once (the weight is there)."""
+    heavy = Endpoint("heavy_time", "GET", "/api/v3/time", Weight(WeightKind.API, 50),
+                     signed=False, api_key=False, clock=False)
+    async with FakeBinance(api_weight_limit=60) as sim, _client(sim, api_weight_limit=60) as c:
+        await c.request(heavy, parse=lambda d: d)
+        waiting = asyncio.create_task(c.request(heavy, parse=lambda d: d, max_wait=120))
+        await asyncio.sleep(0.05)
+        sent = sim.status_counts[200]
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(RateLimitError, match="in line"):
+            await c.server_time(max_wait=0.2)
+        assert 0.15 < loop.time() - started < 1.0
+        assert sim.status_counts[200] == sent and not waiting.done()
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await asyncio.wait_for(c.server_time(max_wait=0.2), 1.0)
