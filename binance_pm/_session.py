@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 
 import aiohttp
@@ -329,6 +329,18 @@ class Session:
                 f"{call.where()}: no free connection slot within {bound:g}s (not sent)"
             ) from None
 
+    async def _ask_store(self, call: _Call, answer: Awaitable[T]) -> T:
+        """A weight store's later answer, within the call's timeout and max_wait (a frozen
+        Redis must not hold a call past its own limits, whatever the store's own timeout)."""
+        bound = max(0.0, min(call.timeout.total, call.deadline - self.time.monotonic()))
+        try:
+            async with asyncio.timeout(bound):
+                return await answer
+        except TimeoutError:
+            raise TransportError(
+                f"{call.where()}: weight store gave no answer within {bound:g}s (not sent)"
+            ) from None
+
     async def _wait_in_line(self, call: _Call, line: Gate) -> None:
         """Queue behind the calls already waiting for this bucket's weight, within max_wait."""
         if line.try_enter():
@@ -513,7 +525,7 @@ class _Reserved:
                     now = session.clock.now_ms()
                     res = limiter.reserve(call.charge, call.scopes, now)
                     if not isinstance(res, Reservation | Wait):
-                        res = await res  # a store that answers later
+                        res = await session._ask_store(call, res)  # a store that answers later
                 except BaseException:
                     slots.leave()
                     raise
