@@ -85,14 +85,17 @@ def field(data: Any, key: str | int, parse: Callable[[Any], T]) -> T:
     ``key`` is an object's field name or an array's index.
     """
     value = data[key]
-    name = f"[{key}]" if isinstance(key, int) else key
     try:
         return parse(value)
     except FieldError as err:  # inside a nested object or array: extend the path
         sep = "" if err.field.startswith("[") else "."
-        raise FieldError(f"{name}{sep}{err.field}", err.reason) from err
+        raise FieldError(f"{_path(key)}{sep}{err.field}", err.reason) from err
     except (TypeError, ValueError, ArithmeticError) as err:
-        raise FieldError(name, str(err)) from err
+        raise FieldError(_path(key), str(err)) from err
+
+
+def _path(key: str | int) -> str:
+    return f"[{key}]" if isinstance(key, int) else key
 
 
 def dec(value: object) -> Decimal:

@@ -99,8 +99,10 @@ class Session:
     closed: bool = False
     # A with_options() copy sends through its root's HTTP session, slots and deadlines.
     _root: Session | None = None
-    slots: Gate | None = None  # at most pool_size requests in flight
-    _deadlines: Deadlines | None = None
+    # at most pool_size requests in flight
+    slots: Gate = attrs.field(default=attrs.Factory(lambda s: Gate(s.pool_size), takes_self=True))
+    _deadlines: Deadlines = attrs.field(
+        default=attrs.Factory(lambda s: Deadlines(s.time), takes_self=True))
     _headers: dict[str, str] = attrs.field(init=False, factory=dict)
     # (path, weight) -> the charge of such a call and the scopes a 429 or ban on it blocks
     _plans: dict[tuple[str, Weight], tuple[Charge, tuple[str, ...]]] = \
@@ -111,10 +113,6 @@ class Session:
     def __attrs_post_init__(self) -> None:
         if self.api_key is not None:
             self._headers = {HEADER_API_KEY: self.api_key}
-        if self._deadlines is None:
-            self._deadlines = Deadlines(self.time)
-        if self.slots is None:
-            self.slots = Gate(self.pool_size)
         self._default_aiohttp_timeout = _aiohttp_timeout(self.timeout)
 
     def __repr__(self) -> str:
@@ -140,10 +138,6 @@ class Session:
                 self.http._retry_connection = False
             self.owns_http = True
         return self.http
-
-    def _gate(self) -> Gate:
-        assert self.slots is not None
-        return self.slots
 
     async def close(self) -> None:
         """Close the HTTP session if this client created it; a caller's session stays open.
@@ -190,9 +184,9 @@ class Session:
                 await self._sync_clock(call)
             generation = clock.generation
             resp = await self._exchange(call)
-            if isinstance(resp, MaybeSent) and not spec.is_idempotent:
-                raise ExecutionUnknownError(str(resp), method=spec.method, path=spec.path)
-            if not isinstance(resp, Response):  # never sent, or an idempotent call cut off
+            if not isinstance(resp, Response):  # never sent, or cut off after it may have left
+                if isinstance(resp, MaybeSent) and not spec.is_idempotent:
+                    raise ExecutionUnknownError(str(resp), method=spec.method, path=spec.path)
                 retries = await self._back_off(call, retries, None, _gave_up(call, retries, resp))
                 continue
             if resp.status in (418, 429):
@@ -319,7 +313,7 @@ class Session:
 
     async def _wait_for_slot(self, call: _Call) -> None:
         """Every slot is busy: wait for one, bounded by the call's timeout and max_wait."""
-        slots = self._gate()
+        slots = self.slots
         bound = max(0.0, min(call.timeout.total, call.deadline - self.time.monotonic()))
         try:
             async with asyncio.timeout(bound):
@@ -375,7 +369,6 @@ class Session:
         if http is None or self.closed:  # first use, a with_options() copy, or closed
             http = self._http()
         deadlines = self._deadlines
-        assert deadlines is not None
         timeout = (self._default_aiohttp_timeout if call.timeout is self.timeout
                    else _aiohttp_timeout(call.timeout))
         with ErrorMap(), deadlines.section(call.timeout.total):
@@ -412,14 +405,6 @@ class Session:
 
     def _oversized(self, call: _Call) -> NoReturn:
         self._bad_success(call, f"response body larger than max_body ({self.max_body} bytes)")
-
-    async def _settle(self, call: _Call, ticket: _Reserved, *, shield: bool) -> None:
-        try:
-            settling = self.limiter.settle(ticket.reservation, ticket.headers)
-            if settling is not None:  # a store that answers later
-                await (asyncio.shield(settling) if shield else settling)
-        except Exception as err:  # the answer is known; the books are repaired by the next one
-            log.warning("%s: weight books not updated (%s)", call.where(), describe(err))
 
     # stages: interpret and parse
 
@@ -510,7 +495,7 @@ class _Reserved:
         that finds its bucket's window full waits at the head of the bucket's line, and one that
         finds others in line queues behind them: no later call takes the weight first."""
         session, call = self._session, self._call
-        limiter, slots = session.limiter, session._gate()
+        limiter, slots = session.limiter, session.slots
         turn: Gate | None = None  # the bucket's line, once this call is at its head
         try:
             while True:
@@ -554,9 +539,16 @@ class _Reserved:
             if isinstance(exc, asyncio.CancelledError) and not call.spec.is_idempotent:
                 log.warning("%s cancelled after it was sent: outcome unknown, check before "
                             "resending", call.where())
-            await session._settle(call, ticket, shield=exc is not None)
+            # stage: settle. The answer is known: a failure here is logged, and the books are
+            # repaired by the next answer.
+            try:
+                settling = session.limiter.settle(ticket.reservation, ticket.headers)
+                if settling is not None:  # a store that answers later
+                    await (settling if exc is None else asyncio.shield(settling))
+            except Exception as err:
+                log.warning("%s: weight books not updated (%s)", call.where(), describe(err))
         finally:
-            session._gate().leave()
+            session.slots.leave()
 
 
 def _gave_up(call: _Call, retries: int, failure: NotSent | MaybeSent) -> BinanceError:

@@ -33,25 +33,18 @@ class Signer(Protocol):
 
 @attrs.frozen(repr=False)
 class HmacSigner:
-    """HMAC-SHA256 with the API secret, as lowercase hex.
-
-    The keyed state is made once and copied per signature (``hmac.HMAC.copy``, the stdlib's way
-    to reuse one): ``hmac.new`` per call redoes the key schedule, 1.9 % of a call's instructions
-    (benchmarks/RESULTS.md).
-    """
+    """HMAC-SHA256 with the API secret, as lowercase hex."""
 
     secret: str = attrs.field(repr=False)
-    _keyed: hmac.HMAC = attrs.field(init=False, repr=False, eq=False)
+    _key: bytes = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.secret:
             raise ValueError("api_secret must not be empty")
-        object.__setattr__(self, "_keyed", hmac.new(self.secret.encode(), digestmod=hashlib.sha256))
+        object.__setattr__(self, "_key", self.secret.encode())
 
     def sign(self, payload: bytes) -> str:
-        mac = self._keyed.copy()
-        mac.update(payload)
-        return mac.hexdigest()
+        return hmac.new(self._key, payload, hashlib.sha256).hexdigest()
 
     def __repr__(self) -> str:
         return "HmacSigner(secret=***)"

@@ -283,4 +283,4 @@ async def test_cancel_while_connecting_leaks_nothing(
 
 
 def _free_slots(client: Client) -> int:
-    return client._session._gate().free
+    return client._session.slots.free

@@ -135,7 +135,7 @@ async def test_ledger_soak_balances() -> None:
                     foreign.append(err)
 
         await asyncio.gather(*(worker() for _ in range(TASKS)))
-        slots = client._session._gate()
+        slots = client._session.slots
         assert slots.free == client._session.pool_size  # none leaked
 
     assert foreign == []
