@@ -54,6 +54,12 @@ INSTR_HEADING = "## Instructions per call (`instructions.py`, noise-free)"
 STREAM_BEGIN = "<!-- stream-latency:begin -->"  # written by hand from stream_latency.py's output
 STREAM_END = "<!-- stream-latency:end -->"
 STREAM_HEADING = "## User data stream: event latency (`stream_latency.py`)"
+COLD_BEGIN = "<!-- cold-start:begin -->"  # written by cold_start.py
+COLD_END = "<!-- cold-start:end -->"
+COLD_HEADING = "## Cold start (`cold_start.py`)"
+NOTES_BEGIN = "<!-- notes:begin -->"  # decisions and figures written by hand
+NOTES_END = "<!-- notes:end -->"
+NOTES_HEADING = "## Tricks kept and reverted, and where the CPU goes"
 
 FULL = {"reps": 5, "calls": {1: 3000, 50: 10000, 500: 10000}}
 QUICK = {"reps": 2, "calls": {1: 300, 50: 1500, 500: 2000}}
@@ -576,6 +582,14 @@ def _write_results(rows: list[Row], clients: list[str], concurrencies: list[int]
         STREAM_HEADING,
         "",
         keep_section(STREAM_BEGIN, STREAM_END, "Not run yet: `python benchmarks/stream_latency.py`."),
+        "",
+        COLD_HEADING,
+        "",
+        keep_section(COLD_BEGIN, COLD_END, "Not run yet: `python benchmarks/cold_start.py`."),
+        "",
+        NOTES_HEADING,
+        "",
+        keep_section(NOTES_BEGIN, NOTES_END, "None yet."),
         "",
     ]
     RESULTS_MD.write_text("\n".join(text))
