@@ -15,7 +15,7 @@ These are public so any Binance REST call can go through the client's pipeline::
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
@@ -48,7 +48,11 @@ class Param:
     required: bool = False
 
 
-@attrs.frozen
+def _param_tuple(params: Iterable[Param]) -> tuple[Param, ...]:
+    return tuple(params)  # a list would make the endpoint unhashable
+
+
+@attrs.frozen(cache_hash=True)  # a key of the session's per-call route lookup
 class Endpoint:
     """One REST call.
 
@@ -66,7 +70,7 @@ class Endpoint:
     signed: bool = True
     idempotent: bool | None = None
     recv_window: bool = True  # sends recvWindow (signed calls only)
-    params: tuple[Param, ...] = ()
+    params: tuple[Param, ...] = attrs.field(default=(), converter=_param_tuple)
     weight_rule: Callable[[Mapping[str, object]], Weight] | None = None
     api_key: bool = True
     clock: bool = True

@@ -65,10 +65,10 @@ class _Call:
 
     spec: Endpoint
     query: str
-    base: str
     recv_window: int
     timeout: Timeout
     deadline: float  # time-source monotonic: no wait may end after it (max_wait)
+    base: str
     charge: Charge
     scopes: tuple[str, ...]  # what a 429 or a ban on this call blocks
 
@@ -104,8 +104,8 @@ class Session:
     _deadlines: Deadlines = attrs.field(
         default=attrs.Factory(lambda s: Deadlines(s.time), takes_self=True))
     _headers: dict[str, str] = attrs.field(init=False, factory=dict)
-    # (path, weight) -> the charge of such a call and the scopes a 429 or ban on it blocks
-    _plans: dict[tuple[str, Weight], tuple[Charge, tuple[str, ...]]] = \
+    # spec -> its host, charge and the scopes a 429 or ban on it blocks (see _route)
+    _routes: dict[Endpoint, tuple[str, Charge, tuple[str, ...]]] = \
         attrs.field(init=False, factory=dict)
     # aiohttp's part of the default timeout (see _aiohttp_timeout), made once
     _default_aiohttp_timeout: aiohttp.ClientTimeout = attrs.field(init=False)
@@ -229,6 +229,20 @@ class Session:
         if self.is_closed():
             raise RuntimeError("this binance_pm client is closed")
         query = spec.encode(args)
+        route = self._routes.get(spec) if spec.weight_rule is None else None
+        if route is None:
+            route = self._route(spec, spec.weight_for(args))
+        rw = self.recv_window if recv_window is NOT_GIVEN else check_recv_window(recv_window)
+        wait = self.max_wait if max_wait is NOT_GIVEN else check_max_wait(max_wait)
+        return _Call(
+            spec, query, rw,
+            self.timeout if timeout is NOT_GIVEN else as_timeout(timeout),
+            self.time.monotonic() + wait, *route,
+        )
+
+    def _route(self, spec: Endpoint, weight: Weight) -> tuple[str, Charge, tuple[str, ...]]:
+        """Whether this client can make the call, and its host, charge and the scopes a 429 or
+        ban on it blocks. The same for every call of a spec without a weight rule: cached."""
         if spec.signed and self.signer is None:
             raise ValueError(f"{spec.name}() is a signed call: give api_secret, private_key or signer")
         if spec.api_key and self.api_key is None:
@@ -236,28 +250,14 @@ class Session:
         base = self.urls.get(spec.family)
         if base is None:
             raise ValueError(f"{spec.name}(): no base URL for /{spec.family} calls on this client")
-        rw = self.recv_window if recv_window is NOT_GIVEN else check_recv_window(recv_window)
-        wait = self.max_wait if max_wait is NOT_GIVEN else check_max_wait(max_wait)
-        weight = spec.weight_for(args)
-        plan = self._plans.get((spec.path, weight)) or self._plan(spec, weight, base)
-        return _Call(
-            spec, query, base, rw,
-            self.timeout if timeout is NOT_GIVEN else as_timeout(timeout),
-            self.time.monotonic() + wait, *plan,
-        )
-
-    def _plan(
-        self, spec: Endpoint, weight: Weight, base: str
-    ) -> tuple[Charge, tuple[str, ...]]:
-        """The charge of a call and the scopes a 429 or ban on it blocks (cached: a handful)."""
         pool = self.pools.get((spec.family, weight.kind))
         if pool is None:
             raise ValueError(f"{spec.name}(): no {weight.kind.value} weight pool for /{spec.family}")
         charge = Charge(pool, pool.bucket(spec.path), weight.amount)
-        plan = charge, (charge.key, f"ban:{base}")
-        if len(self._plans) < 1024:  # a weight rule could make many; specs give a handful
-            self._plans[spec.path, weight] = plan
-        return plan
+        route = base, charge, (charge.key, f"ban:{base}")
+        if spec.weight_rule is None and len(self._routes) < 1024:  # users may make many specs
+            self._routes[spec] = route
+        return route
 
     # stage: clock
 
