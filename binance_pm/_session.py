@@ -24,7 +24,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NamedTuple, NoReturn, TypeVar
 
 import aiohttp
 import attrs
@@ -59,6 +59,14 @@ log = logging.getLogger("binance_pm")
 T = TypeVar("T")
 
 
+class _Target(NamedTuple):
+    """Where an endpoint's calls go: scheme, host[:port] and path, each already encoded."""
+
+    scheme: str
+    authority: str
+    path: str
+
+
 @attrs.define
 class _Call:
     """One call, prepared once and reused by every attempt."""
@@ -68,7 +76,7 @@ class _Call:
     recv_window: int
     timeout: Timeout
     deadline: float  # time-source monotonic: no wait may end after it (max_wait)
-    base: str
+    target: _Target
     charge: Charge
     scopes: tuple[str, ...]  # what a 429 or a ban on this call blocks
 
@@ -104,8 +112,8 @@ class Session:
     _deadlines: Deadlines = attrs.field(
         default=attrs.Factory(lambda s: Deadlines(s.time), takes_self=True))
     _headers: dict[str, str] = attrs.field(init=False, factory=dict)
-    # spec -> its host, charge and the scopes a 429 or ban on it blocks (see _route)
-    _routes: dict[Endpoint, tuple[str, Charge, tuple[str, ...]]] = \
+    # spec -> where it goes, its charge and the scopes a 429 or ban on it blocks (see _route)
+    _routes: dict[Endpoint, tuple[_Target, Charge, tuple[str, ...]]] = \
         attrs.field(init=False, factory=dict)
     # aiohttp's part of the default timeout (see _aiohttp_timeout), made once
     _default_aiohttp_timeout: aiohttp.ClientTimeout = attrs.field(init=False)
@@ -240,9 +248,9 @@ class Session:
             self.time.monotonic() + wait, *route,
         )
 
-    def _route(self, spec: Endpoint, weight: Weight) -> tuple[str, Charge, tuple[str, ...]]:
-        """Whether this client can make the call, and its host, charge and the scopes a 429 or
-        ban on it blocks. The same for every call of a spec without a weight rule: cached."""
+    def _route(self, spec: Endpoint, weight: Weight) -> tuple[_Target, Charge, tuple[str, ...]]:
+        """Whether this client can make the call, and where it goes, its charge and the scopes a
+        429 or ban on it blocks. The same for every call of a spec without a weight rule: cached."""
         if spec.signed and self.signer is None:
             raise ValueError(f"{spec.name}() is a signed call: give api_secret, private_key or signer")
         if spec.api_key and self.api_key is None:
@@ -254,7 +262,10 @@ class Session:
         if pool is None:
             raise ValueError(f"{spec.name}(): no {weight.kind.value} weight pool for /{spec.family}")
         charge = Charge(pool, pool.bucket(spec.path), weight.amount)
-        route = base, charge, (charge.key, f"ban:{base}")
+        origin = URL(base)
+        target = _Target(origin.scheme, origin.raw_authority,
+                         origin.raw_path.rstrip("/") + spec.path)
+        route = target, charge, (charge.key, f"ban:{base}")
         if spec.weight_rule is None and len(self._routes) < 1024:  # users may make many specs
             self._routes[spec] = route
         return route
@@ -360,8 +371,11 @@ class Session:
             payload = f"{query}&{stamp}" if query else stamp
             signature = quote_value(self.signer.sign(payload.encode("ascii")))
             query = f"{payload}&signature={signature}"
-        raw = f"{call.base}{call.spec.path}"
-        return URL(f"{raw}?{query}" if query else raw, encoded=True)
+        # Built from parts already encoded: parsing the whole URL again would cost more than
+        # the rest of signing (yarl caches parses, but every signed URL is new).
+        target = call.target
+        return URL.build(scheme=target.scheme, authority=target.authority, path=target.path,
+                         query_string=query, encoded=True)
 
     async def _send(self, call: _Call, url: URL, ticket: _Reserved) -> Response:
         """The one place aiohttp is called."""

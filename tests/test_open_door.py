@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from binance_pm import (
+    BinanceError,
     Client,
     Endpoint,
     Param,
@@ -141,3 +142,16 @@ def test_one_timeout_coercion_everywhere() -> None:
             as_timeout(bad)
     with pytest.raises(TypeError):
         as_timeout("30")
+
+
+async def test_base_url_path_prefix_is_kept(fake_binance: FakeBinance) -> None:
+    """A base URL with a path (a gateway in front of Binance) prefixes every call's path, and
+    the signed query goes out byte for byte after it."""
+    async with Client(api_key=fake_binance.api_key, api_secret=fake_binance.api_secret,
+                      base_url=f"{fake_binance.base_url}/gw/") as client:
+        client.clock.set(fake_binance.now_ms())
+        with pytest.raises(BinanceError):
+            await client.request(SPOT_ACCOUNT, {"omit_zero": True}, max_wait=0)
+    sent = fake_binance.requests[-1]
+    assert sent.path == "/gw/api/v3/account"
+    assert sent.query.startswith("omitZeroBalances=true&recvWindow=") and "&signature=" in sent.query
