@@ -67,8 +67,7 @@ class _Target(NamedTuple):
     path: str
 
 
-@attrs.define
-class _Call:
+class _Call(NamedTuple):
     """One call, prepared once and reused by every attempt."""
 
     spec: Endpoint

@@ -7,7 +7,6 @@ which the session percent-encodes like any other value. RSA and Ed25519 need the
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 from collections.abc import Callable
@@ -44,7 +43,7 @@ class HmacSigner:
         object.__setattr__(self, "_key", self.secret.encode())
 
     def sign(self, payload: bytes) -> str:
-        return hmac.new(self._key, payload, hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, payload, "sha256").hex()
 
     def __repr__(self) -> str:
         return "HmacSigner(secret=***)"
