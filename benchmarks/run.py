@@ -270,12 +270,19 @@ def _simulator() -> Iterator[tuple[str, int]]:
         proc.wait(timeout=10)
 
 
+# asyncio reads a socket into a fresh 256 KiB buffer. Whether glibc serves that from the heap or
+# with mmap + mremap + munmap (three system calls per read) depends on whether the process has
+# freed a large block before, that is on what the client happened to import: CPU per call moved
+# by 20-30 % between processes of the same client. Every worker gets the same fixed thresholds.
+WORKER_ENV = {"MALLOC_MMAP_THRESHOLD_": str(1 << 20), "MALLOC_TRIM_THRESHOLD_": str(4 << 20)}
+
+
 def _run_worker(args: list[str], sim_port: int) -> tuple[dict[str, Any] | None, int, str]:
     """Run one worker process; returns (its JSON report or None, most connections seen, stderr)."""
     import psutil
 
     proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **WORKER_ENV})
     watched = psutil.Process(proc.pid)
     max_conns = 0
     deadline = time.monotonic() + WORKER_TIMEOUT_S
