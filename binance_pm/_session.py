@@ -532,8 +532,9 @@ class _Reserved:
                     return self
                 slots.leave()
                 if res.full and turn is None:
-                    turn = limiter.line(call.charge.key)
-                    await session._wait_in_line(call, turn)
+                    line = limiter.line(call.charge.key)
+                    await session._wait_in_line(call, line)  # at its head once this returns
+                    turn = line
                     continue  # the window may have rolled while others were served
                 await session._wait_for_weight(call, res)
         finally:

@@ -337,3 +337,23 @@ async def test_waiting_in_line_is_bounded_by_max_wait_and_a_cancelled_head_frees
         with pytest.raises(asyncio.CancelledError):
             await waiting
         await asyncio.wait_for(c.server_time(max_wait=0.2), 1.0)
+
+
+async def test_a_call_that_gives_up_behind_the_head_leaves_the_line_to_it() -> None:
+    """With a store that answers late, A and then B find the window full. A heads the line and
+    waits for the next minute; B gives up behind it at its max_wait. The line stays A's: a call
+    that comes after B still queues behind A (a B that left a line it never held made C a
+    second head, and C failed on its own window wait instead)."""
+    async with FakeBinance() as sim, _client(sim, uid_weight_limit=1000,
+                                              limiter_store=SlowStore(0.2)) as c:
+        await asyncio.gather(c.account.pm_loan(), c.account.pm_loan())  # the window is full
+        a = asyncio.create_task(c.account.pm_loan(max_wait=120))
+        await asyncio.sleep(0.05)
+        with pytest.raises(RateLimitError, match="in line"):
+            await c.account.pm_loan(max_wait=0.6)  # B
+        assert not a.done()
+        with pytest.raises(RateLimitError, match="in line"):
+            await c.account.pm_loan(max_wait=0.3)  # C
+        a.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await a
