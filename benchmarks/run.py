@@ -60,6 +60,15 @@ COLD_HEADING = "## Cold start (`cold_start.py`)"
 NOTES_BEGIN = "<!-- notes:begin -->"  # decisions and figures written by hand
 NOTES_END = "<!-- notes:end -->"
 NOTES_HEADING = "## Tricks kept and reverted, and where the CPU goes"
+# Sections other scripts (or people) write, kept as they stand when this script rewrites the file.
+KEPT_SECTIONS = (
+    (LONG_HEADING, LONG_BEGIN, LONG_END, "Not run yet: `python benchmarks/run.py --long`."),
+    (INSTR_HEADING, INSTR_BEGIN, INSTR_END, "Not run yet: `python benchmarks/instructions.py`."),
+    (STREAM_HEADING, STREAM_BEGIN, STREAM_END,
+     "Not run yet: `python benchmarks/stream_latency.py`."),
+    (COLD_HEADING, COLD_BEGIN, COLD_END, "Not run yet: `python benchmarks/cold_start.py`."),
+    (NOTES_HEADING, NOTES_BEGIN, NOTES_END, "None yet."),
+)
 
 FULL = {"reps": 5, "calls": {1: 3000, 50: 10000, 500: 10000}}
 QUICK = {"reps": 2, "calls": {1: 300, 50: 1500, 500: 2000}}
@@ -578,27 +587,9 @@ def _write_results(rows: list[Row], clients: list[str], concurrencies: list[int]
         "machine. " + (f"Refused attempts: {', '.join(blocked)}." if blocked
                        else "No client tried to reach another host in this run."),
         "",
-        LONG_HEADING,
-        "",
-        keep_section(LONG_BEGIN, LONG_END, "Not run yet: `python benchmarks/run.py --long`."),
-        "",
-        INSTR_HEADING,
-        "",
-        keep_section(INSTR_BEGIN, INSTR_END, "Not run yet: `python benchmarks/instructions.py`."),
-        "",
-        STREAM_HEADING,
-        "",
-        keep_section(STREAM_BEGIN, STREAM_END, "Not run yet: `python benchmarks/stream_latency.py`."),
-        "",
-        COLD_HEADING,
-        "",
-        keep_section(COLD_BEGIN, COLD_END, "Not run yet: `python benchmarks/cold_start.py`."),
-        "",
-        NOTES_HEADING,
-        "",
-        keep_section(NOTES_BEGIN, NOTES_END, "None yet."),
-        "",
     ]
+    for heading, begin, end, placeholder in KEPT_SECTIONS:
+        text += [heading, "", keep_section(begin, end, placeholder), ""]
     RESULTS_MD.write_text("\n".join(text))
 
 
