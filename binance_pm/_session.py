@@ -323,41 +323,28 @@ class Session:
 
     async def _wait_for_slot(self, call: _Call) -> None:
         """Every slot is busy: wait for one, bounded by the call's timeout and max_wait."""
-        slots = self.slots
-        bound = max(0.0, min(call.timeout.total, call.deadline - self.time.monotonic()))
-        try:
-            async with asyncio.timeout(bound):
-                await slots.enter()
-        except TimeoutError:
-            raise TransportError(
-                f"{call.where()}: no free connection slot within {bound:g}s (not sent)"
-            ) from None
+        await _within(self._call_bound(call), self.slots.enter(), lambda waited: TransportError(
+            f"{call.where()}: no free connection slot within {waited:g}s (not sent)"))
 
     async def _ask_store(self, call: _Call, answer: Awaitable[T]) -> T:
         """A weight store's later answer, within the call's timeout and max_wait (a frozen
         Redis must not hold a call past its own limits, whatever the store's own timeout)."""
-        bound = max(0.0, min(call.timeout.total, call.deadline - self.time.monotonic()))
-        try:
-            async with asyncio.timeout(bound):
-                return await answer
-        except TimeoutError:
-            raise TransportError(
-                f"{call.where()}: weight store gave no answer within {bound:g}s (not sent)"
-            ) from None
+        return await _within(self._call_bound(call), answer, lambda waited: TransportError(
+            f"{call.where()}: weight store gave no answer within {waited:g}s (not sent)"))
 
     async def _wait_in_line(self, call: _Call, line: Gate) -> None:
         """Queue behind the calls already waiting for this bucket's weight, within max_wait."""
         if line.try_enter():
             return
         bound = max(0.0, call.deadline - self.time.monotonic())
-        try:
-            async with asyncio.timeout(bound):
-                await line.enter()
-        except TimeoutError:
-            raise RateLimitError(
-                f"{call.where()}: weight not available within max_wait (calls ahead in line)",
-                retry_after=bound,
-            ) from None
+        await _within(bound, line.enter(), lambda waited: RateLimitError(
+            f"{call.where()}: weight not available within max_wait (calls ahead in line)",
+            retry_after=waited))
+
+    def _call_bound(self, call: _Call) -> float:
+        """Seconds this call may still wait before sending: its timeout, and what is left of
+        its max_wait."""
+        return max(0.0, min(call.timeout.total, call.deadline - self.time.monotonic()))
 
     def _sign(self, call: _Call, now_ms: int) -> URL:
         """Append recvWindow, timestamp and signature to the encoded query: signed as sent."""
@@ -563,6 +550,17 @@ class _Reserved:
                 log.warning("%s: weight books not updated (%s)", call.where(), describe(err))
         finally:
             session.slots.leave()
+
+
+async def _within(
+    bound: float, waiting: Awaitable[T], failure: Callable[[float], BinanceError]
+) -> T:
+    """``await waiting``, or raise ``failure(bound)`` once ``bound`` seconds have passed."""
+    try:
+        async with asyncio.timeout(bound):
+            return await waiting
+    except TimeoutError:
+        raise failure(bound) from None
 
 
 def _gave_up(call: _Call, retries: int, failure: NotSent | MaybeSent) -> BinanceError:
