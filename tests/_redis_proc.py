@@ -115,9 +115,17 @@ class RedisProcess:
         os.kill(self.pid, sig)
 
     def pause(self) -> None:
-        """SIGSTOP: the process freezes; the kernel keeps its sockets open and queues requests."""
+        """SIGSTOP: the process freezes; the kernel keeps its sockets open and queues requests.
+        Returns once the process is stopped (a signal takes effect a moment after it is sent)."""
         self._signal(signal.SIGSTOP)
         self.paused = True
+        stat = f"/proc/{self.pid}/stat"
+        deadline = time.monotonic() + 2.0
+        while os.path.exists(stat) and time.monotonic() < deadline:
+            with open(stat) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in ("T", "t"):
+                    return
+            time.sleep(0.001)
 
     def resume(self) -> None:
         """SIGCONT: the process answers again, queued requests first."""
